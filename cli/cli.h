@@ -1,0 +1,60 @@
+/* cli.h — shared helpers of the nexp program (not part of the library).
+ *
+ * Each subcommand lives in its own cli/cmd_<name>.c and registers itself:
+ *
+ *   static int cmd_info(int argc, char **argv) { ... return 0; }
+ *   NEXP_CLI_COMMAND(info, "info", "print format, size and statistics of a field file", cmd_info)
+ *
+ * A command's argv[0] is its name; it parses the rest with getopt_long. Exit codes: 0 ok,
+ * 1 runtime error (one line on stderr), 2 usage error.
+ */
+#ifndef NEXP_CLI_H
+#define NEXP_CLI_H
+
+#include <stdio.h>
+
+#include "nexp.h"
+
+typedef int (*cli_main_fn)(int argc, char **argv);
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    cli_main_fn run;
+} cli_command;
+
+void cli_register(const cli_command *cmd);
+
+#define NEXP_CLI_COMMAND(ident, name, summary, fn)                                  \
+    static const cli_command cli_command_##ident = { name, summary, fn };           \
+    __attribute__((constructor)) static void cli_register_##ident(void)              \
+    {                                                                               \
+        cli_register(&cli_command_##ident);                                         \
+    }
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_RUNTIME 1
+#define CLI_EXIT_USAGE 2
+
+/* "nexp CMD: message" on stderr, then exit 1. */
+_Noreturn void cli_die(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print err's message as a runtime error and exit 1. */
+_Noreturn void cli_die_err(const char *cmd, const nexp_error *err);
+/* "nexp CMD: message" and "Try 'nexp CMD --help'." on stderr, then exit 2. */
+_Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsing of option values: the whole string must be a finite number in range,
+ * otherwise a usage error naming the option. */
+double cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi);
+long cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi);
+/* Comma-separated list of doubles/longs into out (at most max); returns the count. */
+int cli_parse_double_list(const char *cmd, const char *opt, const char *s, double *out, int max);
+int cli_parse_long_list(const char *cmd, const char *opt, const char *s, long *out, int max);
+
+/* Progress mode for --quiet. */
+nexp_progress_mode cli_progress_mode(int quiet);
+
+/* Print a JSON string value with escapes. */
+void cli_json_string(FILE *out, const char *s);
+
+#endif

@@ -1,0 +1,126 @@
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_die(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nexp %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(CLI_EXIT_RUNTIME);
+}
+
+void cli_die_err(const char *cmd, const nexp_error *err)
+{
+    cli_die(cmd, "%s", err->msg[0] ? err->msg : nexp_strerror(err->code));
+}
+
+void cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nexp %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'nexp %s --help'.\n", cmd);
+    va_end(ap);
+    exit(CLI_EXIT_USAGE);
+}
+
+double cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (s[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        cli_usage_error(cmd, "%s: '%s' is not a number", opt, s);
+    }
+    if (v < lo || v > hi) {
+        cli_usage_error(cmd, "%s: %g is out of range [%g, %g]", opt, v, lo, hi);
+    }
+    return v;
+}
+
+long cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (s[0] == '\0' || *end != '\0' || errno == ERANGE) {
+        cli_usage_error(cmd, "%s: '%s' is not an integer", opt, s);
+    }
+    if (v < lo || v > hi) {
+        cli_usage_error(cmd, "%s: %ld is out of range [%ld, %ld]", opt, v, lo, hi);
+    }
+    return v;
+}
+
+static int split_list(const char *cmd, const char *opt, const char *s, char *buf, size_t bufsize, char **items,
+                      int max)
+{
+    if (strlen(s) >= bufsize) {
+        cli_usage_error(cmd, "%s: list too long", opt);
+    }
+    strcpy(buf, s);
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        if (n == max) {
+            cli_usage_error(cmd, "%s: more than %d values", opt, max);
+        }
+        items[n++] = tok;
+    }
+    if (n == 0) {
+        cli_usage_error(cmd, "%s: empty list", opt);
+    }
+    return n;
+}
+
+int cli_parse_double_list(const char *cmd, const char *opt, const char *s, double *out, int max)
+{
+    char buf[4096];
+    char *items[256];
+    int n = split_list(cmd, opt, s, buf, sizeof buf, items, max < 256 ? max : 256);
+    for (int i = 0; i < n; i++) {
+        out[i] = cli_parse_double(cmd, opt, items[i], -HUGE_VAL, HUGE_VAL);
+    }
+    return n;
+}
+
+int cli_parse_long_list(const char *cmd, const char *opt, const char *s, long *out, int max)
+{
+    char buf[4096];
+    char *items[256];
+    int n = split_list(cmd, opt, s, buf, sizeof buf, items, max < 256 ? max : 256);
+    for (int i = 0; i < n; i++) {
+        out[i] = cli_parse_long(cmd, opt, items[i], -2147483647L, 2147483647L);
+    }
+    return n;
+}
+
+nexp_progress_mode cli_progress_mode(int quiet)
+{
+    return quiet ? NEXP_PROGRESS_QUIET : NEXP_PROGRESS_AUTO;
+}
+
+void cli_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            fprintf(out, "\\%c", ch);
+        } else if (ch < 0x20) {
+            fprintf(out, "\\u%04x", ch);
+        } else {
+            fputc(ch, out);
+        }
+    }
+    fputc('"', out);
+}

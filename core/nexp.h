@@ -1,0 +1,18 @@
+/* nexp.h — everything: include this one header to use the library.
+ *
+ *   #include <nexp.h>
+ *   nexp_error err = NEXP_ERROR_INIT;
+ *   nexp_field *flow = NULL;
+ *   if (nexp_field_read("in.flo", &flow, &err) != NEXP_OK) { fprintf(stderr, "%s\n", err.msg); return 1; }
+ *   nexp_field_free(flow);
+ */
+#ifndef NEXP_H
+#define NEXP_H
+
+#include "nexp_core.h"
+#include "nexp_field.h"
+#include "nexp_progress.h"
+#include "nexp_rng.h"
+#include "nexp_status.h"
+
+#endif
