@@ -13,6 +13,7 @@ PACKAGES=(
   libpng-dev              # PNG
   libopenblas-dev         # CBLAS
   libcairo2-dev           # plots of data vs. fit (PNG)
+  valgrind                # memcheck of the CLI tests in CI
 )
 if [ "${NEXP_WITH_PEERS:-0}" = 1 ]; then
   # Peers for the hand-run benchmarks in bench/ (Debian's python3 packages).
