@@ -686,6 +686,41 @@ static void generic_read_and_write_dispatch_and_refuse_mismatches(void)
     nexp_field_free(flow);
 }
 
+static void flo_to_h5_to_flo_is_bit_identical_with_unknown_vectors(void)
+{
+    nexp_field *f = make_field(33, 21, 2, flow_value);
+    f->kind = NEXP_KIND_FLOW;
+    nexp_field_ensure_mask(f, NULL);
+    for (int i = 0; i < 40; i++) {
+        int x = (i * 17) % 33, y = (i * 5) % 21;
+        f->mask[(size_t)y * f->stride + (size_t)x] = 0;
+        nexp_field_row(f, 0, y)[x] = 0.0f;
+        nexp_field_row(f, 1, y)[x] = 0.0f;
+    }
+    char a[4096], h5[4096], b[4096];
+    snprintf(a, sizeof a, "%s", nexp_test_tmp("via.flo"));
+    snprintf(h5, sizeof h5, "%s", nexp_test_tmp("via.h5"));
+    snprintf(b, sizeof b, "%s", nexp_test_tmp("via_back.flo"));
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_field_write(a, f, &err), NEXP_OK);
+    nexp_field *g = NULL, *h = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_field_read(a, &g, &err), NEXP_OK);
+    nexp_write_options wo = { NEXP_FORMAT_UNKNOWN, "flow/gt", 0 };
+    nexp_read_options ro = { NEXP_FORMAT_UNKNOWN, "flow/gt" };
+    CU_ASSERT_EQUAL_FATAL(nexp_field_write_ex(h5, g, &wo, &err), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_field_read_ex(h5, &ro, &h, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(h->kind, NEXP_KIND_FLOW);
+    CU_ASSERT_EQUAL(nexp_field_count_valid(h), nexp_field_count_valid(f));
+    CU_ASSERT_EQUAL_FATAL(nexp_field_write(b, h, &err), NEXP_OK);
+    CU_ASSERT(files_identical(a, b));
+    nexp_field_free(h);
+    /* The default dataset name is "field"; another name is a clear error. */
+    CU_ASSERT_NOT_EQUAL(nexp_field_read(h5, &h, &err), NEXP_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "via.h5"));
+    nexp_field_free(g);
+    nexp_field_free(f);
+}
+
 /* ---- atomic output ------------------------------------------------------------------------- */
 
 static void atomic_write_leaves_no_temporary_file(void)
@@ -698,6 +733,7 @@ static void atomic_write_leaves_no_temporary_file(void)
     CU_ASSERT_EQUAL(count_temp_files(), 0);
     nexp_atomic_file af;
     nexp_error err = NEXP_ERROR_INIT;
+    unlink(nexp_test_tmp("notes.txt"));
     CU_ASSERT_EQUAL_FATAL(nexp_atomic_open(&af, nexp_test_tmp("notes.txt"), &err), NEXP_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(af.tmp_path, "/.notes.txt.tmp."));
     fprintf(af.fp, "hello %d\n", 2385);
@@ -958,6 +994,8 @@ int main(void)
         { "kitti_reader_decodes_flow_and_validity", kitti_reader_decodes_flow_and_validity },
         { "formats_follow_the_extension_case_insensitively", formats_follow_the_extension_case_insensitively },
         { "generic_read_and_write_dispatch_and_refuse_mismatches", generic_read_and_write_dispatch_and_refuse_mismatches },
+        { "flo_to_h5_to_flo_is_bit_identical_with_unknown_vectors",
+          flo_to_h5_to_flo_is_bit_identical_with_unknown_vectors },
         { "atomic_write_leaves_no_temporary_file", atomic_write_leaves_no_temporary_file },
         { "atomic_write_does_not_clobber_an_existing_file_on_failure",
           atomic_write_does_not_clobber_an_existing_file_on_failure },
