@@ -623,6 +623,87 @@ static void kitti_reader_decodes_flow_and_validity(void)
     nexp_field_free(png);
 }
 
+/* ---- corrupted files ----------------------------------------------------------------------- */
+
+/* Random byte flips, insertions and truncations of valid files: every read either succeeds or
+ * fails with a message naming the file; nothing crashes (the sanitizer build checks memory). */
+static void corrupted_files_never_crash_and_always_name_the_file(void)
+{
+    nexp_field *flow = make_field(9, 7, 2, flow_value);
+    nexp_field *rgb = make_field(9, 7, 3, pixel16);
+    nexp_field *grey = make_field(9, 7, 1, real_value);
+    struct {
+        const char *name;
+        nexp_status (*reader)(const char *, nexp_field **, nexp_error *);
+    } kinds[] = {
+        { "fuzz.flo", nexp_flo_read }, { "fuzz.png", nexp_png_read },   { "fuzz16.png", nexp_kitti_read },
+        { "fuzz.ppm", nexp_pnm_read }, { "fuzz.pfm", nexp_pfm_read },
+    };
+    CU_ASSERT_EQUAL_FATAL(nexp_flo_write(nexp_test_tmp("fuzz.flo"), flow, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_png_write(nexp_test_tmp("fuzz.png"), rgb, 8, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_png_write(nexp_test_tmp("fuzz16.png"), rgb, 16, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_pnm_write(nexp_test_tmp("fuzz.ppm"), rgb, 16, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_pfm_write(nexp_test_tmp("fuzz.pfm"), grey, NULL), NEXP_OK);
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 2385);
+    char bad[4096];
+    snprintf(bad, sizeof bad, "%s", nexp_test_tmp("fuzzed.bin"));
+    int failures = 0, successes = 0;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        size_t len = 0;
+        unsigned char *orig = nexp_test_read_bytes(nexp_test_tmp(kinds[k].name), &len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
+        unsigned char *buf = malloc(len + 16);
+        for (int trial = 0; trial < 150; trial++) {
+            memcpy(buf, orig, len);
+            size_t n = len;
+            int edits = 1 + (int)nexp_rng_below(&rng, 4);
+            for (int e = 0; e < edits; e++) {
+                /* Mostly the header (first 48 bytes), sometimes anywhere. */
+                size_t span = nexp_rng_below(&rng, 3) ? (n < 48 ? n : 48) : n;
+                size_t at = span ? (size_t)nexp_rng_below(&rng, span) : 0;
+                switch (nexp_rng_below(&rng, 4)) {
+                case 0:
+                    n = at;
+                    break;
+                case 1:
+                    if (n < len + 16) {
+                        memmove(buf + at + 1, buf + at, n - at);
+                        buf[at] = (unsigned char)nexp_rng_below(&rng, 256);
+                        n++;
+                    }
+                    break;
+                default:
+                    if (at < n) {
+                        buf[at] = (unsigned char)nexp_rng_below(&rng, 256);
+                    }
+                    break;
+                }
+            }
+            CU_ASSERT_EQUAL_FATAL(nexp_test_write_bytes(bad, buf, n), 0);
+            nexp_error err = NEXP_ERROR_INIT;
+            nexp_field *f = NULL;
+            nexp_status st = kinds[k].reader(bad, &f, &err);
+            if (st == NEXP_OK) {
+                CU_ASSERT_PTR_NOT_NULL(f);
+                successes++;
+            } else {
+                CU_ASSERT_PTR_NULL(f);
+                CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad));
+                failures++;
+            }
+            nexp_field_free(f);
+        }
+        free(buf);
+        free(orig);
+    }
+    CU_ASSERT(failures > 300); /* most corruptions are caught */
+    CU_ASSERT(successes > 0);  /* flipped data bytes are still valid files */
+    nexp_field_free(grey);
+    nexp_field_free(rgb);
+    nexp_field_free(flow);
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 static void formats_follow_the_extension_case_insensitively(void)
@@ -992,6 +1073,7 @@ int main(void)
         { "pfm_reader_honours_big_endian_scale_and_rejects_bad_files",
           pfm_reader_honours_big_endian_scale_and_rejects_bad_files },
         { "kitti_reader_decodes_flow_and_validity", kitti_reader_decodes_flow_and_validity },
+        { "corrupted_files_never_crash_and_always_name_the_file", corrupted_files_never_crash_and_always_name_the_file },
         { "formats_follow_the_extension_case_insensitively", formats_follow_the_extension_case_insensitively },
         { "generic_read_and_write_dispatch_and_refuse_mismatches", generic_read_and_write_dispatch_and_refuse_mismatches },
         { "flo_to_h5_to_flo_is_bit_identical_with_unknown_vectors",
