@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <png.h>
+#include <zlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,6 +435,45 @@ static void png_reader_rejects_non_png_bytes_and_truncated_files(void)
     CU_ASSERT_EQUAL_FATAL(nexp_test_write_bytes(path, bytes, len), 0);
     expect_read_error(nexp_png_read, path, NEXP_ERR_FORMAT, "PNG");
     free(bytes);
+}
+
+/* A valid 1 x 1 PNG whose IHDR claims w x h (with a correct CRC, so only the size is wrong). */
+static void png_with_claimed_size(const char *path, uint32_t w, uint32_t h)
+{
+    unsigned char px[3] = { 1, 2, 3 };
+    unsigned char *rows[1] = { px };
+    CU_ASSERT_EQUAL_FATAL(write_png_raw(path, 1, 1, 8, PNG_COLOR_TYPE_RGB, NULL, 0, rows), 0);
+    size_t len = 0;
+    unsigned char *b = nexp_test_read_bytes(path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL_FATAL(memcmp(b + 12, "IHDR", 4), 0);
+    for (int i = 0; i < 4; i++) {
+        b[16 + i] = (unsigned char)(w >> (24 - 8 * i));
+        b[20 + i] = (unsigned char)(h >> (24 - 8 * i));
+    }
+    uint32_t crc = (uint32_t)crc32(0L, b + 12, 17);
+    for (int i = 0; i < 4; i++) {
+        b[29 + i] = (unsigned char)(crc >> (24 - 8 * i));
+    }
+    CU_ASSERT_EQUAL_FATAL(nexp_test_write_bytes(path, b, len), 0);
+    free(b);
+}
+
+static void png_reader_refuses_huge_claimed_sizes_before_allocating(void)
+{
+    const char *path = nexp_test_tmp("huge.png");
+    png_with_claimed_size(path, 40000, 20000); /* 800 M pixels: within the limit, not in 70 bytes */
+    expect_read_error(nexp_png_read, path, NEXP_ERR_FORMAT, "cannot fit");
+    png_with_claimed_size(path, 100000, 100000);
+    expect_read_error(nexp_png_read, path, NEXP_ERR_TOO_LARGE, "exceed");
+    png_with_claimed_size(path, 0x7fffffffU, 0x7fffffffU);
+    expect_read_error(nexp_png_read, path, NEXP_ERR_TOO_LARGE, NULL);
+    png_with_claimed_size(path, 0, 5);
+    expect_read_error(nexp_png_read, path, NEXP_ERR_FORMAT, NULL);
+    png_with_claimed_size(path, 1, 1);
+    nexp_field *f = NULL;
+    CU_ASSERT_EQUAL(nexp_png_read(path, &f, NULL), NEXP_OK);
+    nexp_field_free(f);
 }
 
 /* ---- PGM / PPM ----------------------------------------------------------------------------- */
@@ -1065,6 +1105,8 @@ int main(void)
         { "png_writer_rounds_and_clamps_to_the_bit_depth", png_writer_rounds_and_clamps_to_the_bit_depth },
         { "png_reader_expands_palette_and_one_bit_grey", png_reader_expands_palette_and_one_bit_grey },
         { "png_reader_rejects_non_png_bytes_and_truncated_files", png_reader_rejects_non_png_bytes_and_truncated_files },
+        { "png_reader_refuses_huge_claimed_sizes_before_allocating",
+          png_reader_refuses_huge_claimed_sizes_before_allocating },
         { "pnm_round_trips_grey_and_colour_at_8_and_16_bit", pnm_round_trips_grey_and_colour_at_8_and_16_bit },
         { "pnm_reader_skips_comments_and_reads_big_endian_16_bit", pnm_reader_skips_comments_and_reads_big_endian_16_bit },
         { "pnm_reader_rejects_bad_headers_maxval_and_values", pnm_reader_rejects_bad_headers_maxval_and_values },
