@@ -350,8 +350,8 @@ static void png_writer_rounds_and_clamps_to_the_bit_depth(void)
 }
 
 /* A palette PNG and a 1-bit grey PNG written with libpng directly. */
-static int write_png_raw(const char *path, int w, int h, int depth, int color, const png_color *palette,
-                         int npal, unsigned char *const *rows)
+static int write_png_interlace(const char *path, int w, int h, int depth, int color, const png_color *palette,
+                               int npal, unsigned char *const *rows, int interlace)
 {
     FILE *fp = fopen(path, "wb");
     if (fp == NULL) {
@@ -365,16 +365,58 @@ static int write_png_raw(const char *path, int w, int h, int depth, int color, c
         return -1;
     }
     png_init_io(png, fp);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, color, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, color, interlace, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
     if (palette != NULL) {
         png_set_PLTE(png, info, palette, npal);
     }
     png_write_info(png, info);
+    if (interlace != PNG_INTERLACE_NONE) {
+        png_set_interlace_handling(png);
+    }
     png_write_image(png, (png_bytepp)rows);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     return fclose(fp);
+}
+
+static int write_png_raw(const char *path, int w, int h, int depth, int color, const png_color *palette,
+                         int npal, unsigned char *const *rows)
+{
+    return write_png_interlace(path, w, h, depth, color, palette, npal, rows, PNG_INTERLACE_NONE);
+}
+
+static void png_reader_deinterlaces_adam7_16_bit_rgba(void)
+{
+    enum { W = 13, H = 11 };
+    unsigned char pixels[H][W * 8];
+    unsigned char *rows[H];
+    for (int y = 0; y < H; y++) {
+        rows[y] = pixels[y];
+        for (int i = 0; i < W * 4; i++) {
+            unsigned v = (unsigned)(y * 4099 + i * 977) % 65536;
+            pixels[y][2 * i] = (unsigned char)(v >> 8);
+            pixels[y][2 * i + 1] = (unsigned char)(v & 0xff);
+        }
+    }
+    const char *path = nexp_test_tmp("adam7.png");
+    CU_ASSERT_EQUAL_FATAL(write_png_interlace(path, W, H, 16, PNG_COLOR_TYPE_RGB_ALPHA, NULL, 0, rows,
+                                              PNG_INTERLACE_ADAM7),
+                          0);
+    nexp_field *f = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_png_read(path, &f, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(f->channels, 4);
+    CU_ASSERT_EQUAL(f->bit_depth, 16);
+    int bad = 0;
+    for (int y = 0; y < H; y++) {
+        for (int x = 0; x < W; x++) {
+            for (int c = 0; c < 4; c++) {
+                bad += nexp_field_get(f, c, x, y) != (float)((unsigned)(y * 4099 + (x * 4 + c) * 977) % 65536);
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    nexp_field_free(f);
 }
 
 static void png_reader_expands_palette_and_one_bit_grey(void)
@@ -1103,6 +1145,7 @@ int main(void)
         { "flo_writer_refuses_fields_that_are_not_flow", flo_writer_refuses_fields_that_are_not_flow },
         { "png_round_trips_every_layout_bit_exact", png_round_trips_every_layout_bit_exact },
         { "png_writer_rounds_and_clamps_to_the_bit_depth", png_writer_rounds_and_clamps_to_the_bit_depth },
+        { "png_reader_deinterlaces_adam7_16_bit_rgba", png_reader_deinterlaces_adam7_16_bit_rgba },
         { "png_reader_expands_palette_and_one_bit_grey", png_reader_expands_palette_and_one_bit_grey },
         { "png_reader_rejects_non_png_bytes_and_truncated_files", png_reader_rejects_non_png_bytes_and_truncated_files },
         { "png_reader_refuses_huge_claimed_sizes_before_allocating",
