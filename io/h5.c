@@ -3,17 +3,15 @@
  * Internal functions report "<object>: <problem>" without the file name; each public entry point
  * silences HDF5's error printing for its duration and prefixes a failure with the file's path. */
 #include "nexp_h5.h"
+#include "nexp_io.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 /* ---- HDF5 error handling --------------------------------------------------------------------- */
 
@@ -110,59 +108,16 @@ static nexp_status with_path(nexp_status st, nexp_error *err, const char *path)
     return st;
 }
 
-/* ---- atomic output: temporary name beside the target, fsync, rename --------------------------- */
-
-static atomic_uint tmp_counter;
-
-static nexp_status tmp_name_for(const char *path, char **tmp, nexp_error *err)
+/* Copy an error of the atomic-output helpers (which may start with the file name) into err
+ * without the name: the public entry points add it. */
+static nexp_status forward_atomic(nexp_error *err, const nexp_error *inner, const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    const char *base = slash != NULL ? slash + 1 : path;
-    size_t dirlen = (size_t)(base - path);
-    if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-        return nexp_error_set(err, NEXP_ERR_ARG, "'%s' is not a file name", path);
+    size_t n = strlen(path);
+    const char *m = inner->msg;
+    if (strncmp(m, path, n) == 0 && m[n] == ':' && m[n + 1] == ' ') {
+        m += n + 2;
     }
-    size_t n = strlen(path) + 64;
-    *tmp = malloc(n);
-    if (*tmp == NULL) {
-        return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory");
-    }
-    snprintf(*tmp, n, "%.*s.%s.tmp.%ld.%u", (int)dirlen, path, base, (long)getpid(),
-             atomic_fetch_add(&tmp_counter, 1u));
-    return NEXP_OK;
-}
-
-static void fsync_path(const char *path, int flags)
-{
-    int fd = open(path, O_RDONLY | flags);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/* fsync tmp, rename it onto final, fsync the directory; on failure tmp is removed. */
-static nexp_status rename_into_place(const char *tmp, const char *final, nexp_error *err)
-{
-    fsync_path(tmp, 0);
-    if (rename(tmp, final) != 0) {
-        int e = errno;
-        remove(tmp);
-        return nexp_error_set(err, NEXP_ERR_IO, "cannot rename the temporary file into place: %s", strerror(e));
-    }
-    const char *slash = strrchr(final, '/');
-    if (slash == NULL) {
-        fsync_path(".", O_DIRECTORY);
-    } else if (slash == final) {
-        fsync_path("/", O_DIRECTORY);
-    } else {
-        char *dir = strndup(final, (size_t)(slash - final));
-        if (dir != NULL) {
-            fsync_path(dir, O_DIRECTORY);
-            free(dir);
-        }
-    }
-    return NEXP_OK;
+    return nexp_error_set(err, inner->code, "%s", m[0] != '\0' ? m : nexp_strerror(inner->code));
 }
 
 /* ---- files ------------------------------------------------------------------------------------ */
@@ -171,8 +126,8 @@ struct nexp_h5_file {
     hid_t fid;
     int writable;
     int committed;
-    char *path; /* the final name (for messages and the rename) */
-    char *tmp;  /* writers: the temporary file being written */
+    char *path;         /* the final name (for messages) */
+    nexp_atomic_file af; /* writers: the temporary file being written */
 };
 
 static void file_free(nexp_h5_file *f)
@@ -183,11 +138,10 @@ static void file_free(nexp_h5_file *f)
     if (f->fid >= 0) {
         H5Fclose(f->fid);
     }
-    if (f->writable && !f->committed && f->tmp != NULL) {
-        remove(f->tmp);
+    if (f->writable && !f->committed) {
+        nexp_atomic_abort(&f->af);
     }
     free(f->path);
-    free(f->tmp);
     free(f);
 }
 
@@ -266,26 +220,28 @@ static nexp_status file_create(nexp_h5_file **out, const char *path, nexp_error 
     if (st != NEXP_OK) {
         return st;
     }
-    f->writable = 1;
-    st = tmp_name_for(path, &f->tmp, err);
-    if (st != NEXP_OK) {
-        goto fail;
+    nexp_error inner = NEXP_ERROR_INIT;
+    if (nexp_atomic_reserve(&f->af, path, &inner) != NEXP_OK) {
+        st = forward_atomic(err, &inner, path);
+        free(f->path);
+        free(f);
+        return st;
     }
+    f->writable = 1;
     hid_t fapl = strong_close_fapl();
-    f->fid = H5Fcreate(f->tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    errno = 0;
+    f->fid = H5Fcreate(f->af.tmp_path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     if (f->fid < 0) {
-        st = h5_fail(err, NEXP_ERR_IO, "cannot create the temporary file %s", f->tmp);
+        int e = errno;
+        st = e != 0 ? nexp_error_set(err, NEXP_ERR_IO, "cannot create a temporary file in its directory: %s", strerror(e))
+                    : h5_fail(err, NEXP_ERR_IO, "cannot create the temporary file %s", f->af.tmp_path);
         close_id(fapl);
-        free(f->tmp);
-        f->tmp = NULL; /* never created: nothing to remove */
-        goto fail;
+        file_free(f);
+        return st;
     }
     close_id(fapl);
     *out = f;
     return NEXP_OK;
-fail:
-    file_free(f);
-    return st;
 }
 
 static nexp_status file_commit(nexp_h5_file *f, nexp_error *err)
@@ -298,12 +254,12 @@ static nexp_status file_commit(nexp_h5_file *f, nexp_error *err)
     if (r < 0) {
         return h5_fail(err, NEXP_ERR_IO, "cannot finish writing");
     }
-    f->committed = 1;
-    nexp_status st = rename_into_place(f->tmp, f->path, err);
-    if (st != NEXP_OK) {
-        f->committed = 0; /* tmp already removed; file_free's remove is harmless */
+    nexp_error inner = NEXP_ERROR_INIT;
+    if (nexp_atomic_commit(&f->af, &inner) != NEXP_OK) {
+        return forward_atomic(err, &inner, f->path);
     }
-    return st;
+    f->committed = 1;
+    return NEXP_OK;
 }
 
 static nexp_status check_writable(const nexp_h5_file *f, nexp_error *err)
