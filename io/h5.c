@@ -749,13 +749,36 @@ static nexp_status dataset_shape(hid_t d, const char *name, int *rank, hsize_t *
     return NEXP_OK;
 }
 
+static const char *class_name(H5T_class_t cls)
+{
+    switch (cls) {
+    case H5T_INTEGER:
+        return "integer";
+    case H5T_FLOAT:
+        return "floating point";
+    case H5T_STRING:
+        return "string";
+    case H5T_COMPOUND:
+        return "compound";
+    case H5T_ENUM:
+        return "enum";
+    case H5T_VLEN:
+        return "variable-length";
+    case H5T_ARRAY:
+        return "array";
+    default:
+        break;
+    }
+    return "non-numeric";
+}
+
 static nexp_status check_numeric(hid_t d, const char *name, nexp_error *err)
 {
     hid_t t = H5Dget_type(d);
     H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
     close_id(t);
     if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
-        return nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' does not hold numbers (HDF5 type class %d)", name, (int)cls);
+        return nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' holds %s values, not numbers", name, class_name(cls));
     }
     return NEXP_OK;
 }
@@ -778,8 +801,16 @@ static nexp_status read_mask(hid_t fid, const char *name, nexp_field *f, nexp_er
     if (st == NEXP_OK) {
         st = dataset_shape(d, mname, &rank, dims, err);
     }
+    /* 0/1 numbers, or a one-byte enum such as h5py's bool, read through its native form */
+    hid_t memtype = -1;
     if (st == NEXP_OK) {
-        st = check_numeric(d, mname, err);
+        hid_t t = H5Dget_type(d);
+        if (t >= 0 && H5Tget_class(t) == H5T_ENUM && H5Tget_size(t) == 1) {
+            memtype = H5Tget_native_type(t, H5T_DIR_ASCEND);
+        } else {
+            st = check_numeric(d, mname, err);
+        }
+        close_id(t);
     }
     if (st == NEXP_OK && (rank != 2 || dims[0] != (hsize_t)f->height || dims[1] != (hsize_t)f->width)) {
         st = nexp_error_set(err, NEXP_ERR_FORMAT, "mask '%s' has %d axes (%llu, %llu), the field is (%d, %d)",
@@ -791,7 +822,8 @@ static nexp_status read_mask(hid_t fid, const char *name, nexp_field *f, nexp_er
     }
     if (st == NEXP_OK) {
         hsize_t start[2] = { 0, 0 };
-        if (plane_io(d, 2, start, f->mask, dims[0], dims[1], f->stride, H5T_NATIVE_UINT8, 0) < 0) {
+        if (plane_io(d, 2, start, f->mask, dims[0], dims[1], f->stride, memtype >= 0 ? memtype : H5T_NATIVE_UINT8,
+                     0) < 0) {
             st = h5_fail(err, NEXP_ERR_FORMAT, "cannot read dataset '%s'", mname);
         }
     }
@@ -803,6 +835,7 @@ static nexp_status read_mask(hid_t fid, const char *name, nexp_field *f, nexp_er
             }
         }
     }
+    close_id(memtype);
 done:
     close_id(d);
     free(mname);
@@ -1328,7 +1361,7 @@ static nexp_status stored_type(hid_t d, const char *path, nexp_h5_type want, nex
             break;
         }
     } else {
-        return nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' does not hold numbers (HDF5 type class %d)", path, (int)cls);
+        return nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' holds %s values, not numbers", path, class_name(cls));
     }
     return NEXP_OK;
 }
