@@ -3,17 +3,15 @@
  * Internal functions report "<object>: <problem>" without the file name; each public entry point
  * silences HDF5's error printing for its duration and prefixes a failure with the file's path. */
 #include "nexp_h5.h"
+#include "nexp_io.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 /* ---- HDF5 error handling --------------------------------------------------------------------- */
 
@@ -110,59 +108,16 @@ static nexp_status with_path(nexp_status st, nexp_error *err, const char *path)
     return st;
 }
 
-/* ---- atomic output: temporary name beside the target, fsync, rename --------------------------- */
-
-static atomic_uint tmp_counter;
-
-static nexp_status tmp_name_for(const char *path, char **tmp, nexp_error *err)
+/* Copy an error of the atomic-output helpers (which may start with the file name) into err
+ * without the name: the public entry points add it. */
+static nexp_status forward_atomic(nexp_error *err, const nexp_error *inner, const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    const char *base = slash != NULL ? slash + 1 : path;
-    size_t dirlen = (size_t)(base - path);
-    if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-        return nexp_error_set(err, NEXP_ERR_ARG, "'%s' is not a file name", path);
+    size_t n = strlen(path);
+    const char *m = inner->msg;
+    if (strncmp(m, path, n) == 0 && m[n] == ':' && m[n + 1] == ' ') {
+        m += n + 2;
     }
-    size_t n = strlen(path) + 64;
-    *tmp = malloc(n);
-    if (*tmp == NULL) {
-        return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory");
-    }
-    snprintf(*tmp, n, "%.*s.%s.tmp.%ld.%u", (int)dirlen, path, base, (long)getpid(),
-             atomic_fetch_add(&tmp_counter, 1u));
-    return NEXP_OK;
-}
-
-static void fsync_path(const char *path, int flags)
-{
-    int fd = open(path, O_RDONLY | flags);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/* fsync tmp, rename it onto final, fsync the directory; on failure tmp is removed. */
-static nexp_status rename_into_place(const char *tmp, const char *final, nexp_error *err)
-{
-    fsync_path(tmp, 0);
-    if (rename(tmp, final) != 0) {
-        int e = errno;
-        remove(tmp);
-        return nexp_error_set(err, NEXP_ERR_IO, "cannot rename the temporary file into place: %s", strerror(e));
-    }
-    const char *slash = strrchr(final, '/');
-    if (slash == NULL) {
-        fsync_path(".", O_DIRECTORY);
-    } else if (slash == final) {
-        fsync_path("/", O_DIRECTORY);
-    } else {
-        char *dir = strndup(final, (size_t)(slash - final));
-        if (dir != NULL) {
-            fsync_path(dir, O_DIRECTORY);
-            free(dir);
-        }
-    }
-    return NEXP_OK;
+    return nexp_error_set(err, inner->code, "%s", m[0] != '\0' ? m : nexp_strerror(inner->code));
 }
 
 /* ---- files ------------------------------------------------------------------------------------ */
@@ -171,8 +126,8 @@ struct nexp_h5_file {
     hid_t fid;
     int writable;
     int committed;
-    char *path; /* the final name (for messages and the rename) */
-    char *tmp;  /* writers: the temporary file being written */
+    char *path;         /* the final name (for messages) */
+    nexp_atomic_file af; /* writers: the temporary file being written */
 };
 
 static void file_free(nexp_h5_file *f)
@@ -183,11 +138,10 @@ static void file_free(nexp_h5_file *f)
     if (f->fid >= 0) {
         H5Fclose(f->fid);
     }
-    if (f->writable && !f->committed && f->tmp != NULL) {
-        remove(f->tmp);
+    if (f->writable && !f->committed) {
+        nexp_atomic_abort(&f->af);
     }
     free(f->path);
-    free(f->tmp);
     free(f);
 }
 
@@ -266,26 +220,28 @@ static nexp_status file_create(nexp_h5_file **out, const char *path, nexp_error 
     if (st != NEXP_OK) {
         return st;
     }
-    f->writable = 1;
-    st = tmp_name_for(path, &f->tmp, err);
-    if (st != NEXP_OK) {
-        goto fail;
+    nexp_error inner = NEXP_ERROR_INIT;
+    if (nexp_atomic_reserve(&f->af, path, &inner) != NEXP_OK) {
+        st = forward_atomic(err, &inner, path);
+        free(f->path);
+        free(f);
+        return st;
     }
+    f->writable = 1;
     hid_t fapl = strong_close_fapl();
-    f->fid = H5Fcreate(f->tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    errno = 0;
+    f->fid = H5Fcreate(f->af.tmp_path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     if (f->fid < 0) {
-        st = h5_fail(err, NEXP_ERR_IO, "cannot create the temporary file %s", f->tmp);
+        int e = errno;
+        st = e != 0 ? nexp_error_set(err, NEXP_ERR_IO, "cannot create a temporary file in its directory: %s", strerror(e))
+                    : h5_fail(err, NEXP_ERR_IO, "cannot create the temporary file %s", f->af.tmp_path);
         close_id(fapl);
-        free(f->tmp);
-        f->tmp = NULL; /* never created: nothing to remove */
-        goto fail;
+        file_free(f);
+        return st;
     }
     close_id(fapl);
     *out = f;
     return NEXP_OK;
-fail:
-    file_free(f);
-    return st;
 }
 
 static nexp_status file_commit(nexp_h5_file *f, nexp_error *err)
@@ -298,12 +254,12 @@ static nexp_status file_commit(nexp_h5_file *f, nexp_error *err)
     if (r < 0) {
         return h5_fail(err, NEXP_ERR_IO, "cannot finish writing");
     }
-    f->committed = 1;
-    nexp_status st = rename_into_place(f->tmp, f->path, err);
-    if (st != NEXP_OK) {
-        f->committed = 0; /* tmp already removed; file_free's remove is harmless */
+    nexp_error inner = NEXP_ERROR_INIT;
+    if (nexp_atomic_commit(&f->af, &inner) != NEXP_OK) {
+        return forward_atomic(err, &inner, f->path);
     }
-    return st;
+    f->committed = 1;
+    return NEXP_OK;
 }
 
 static nexp_status check_writable(const nexp_h5_file *f, nexp_error *err)
@@ -793,13 +749,36 @@ static nexp_status dataset_shape(hid_t d, const char *name, int *rank, hsize_t *
     return NEXP_OK;
 }
 
+static const char *class_name(H5T_class_t cls)
+{
+    switch (cls) {
+    case H5T_INTEGER:
+        return "integer";
+    case H5T_FLOAT:
+        return "floating point";
+    case H5T_STRING:
+        return "string";
+    case H5T_COMPOUND:
+        return "compound";
+    case H5T_ENUM:
+        return "enum";
+    case H5T_VLEN:
+        return "variable-length";
+    case H5T_ARRAY:
+        return "array";
+    default:
+        break;
+    }
+    return "non-numeric";
+}
+
 static nexp_status check_numeric(hid_t d, const char *name, nexp_error *err)
 {
     hid_t t = H5Dget_type(d);
     H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
     close_id(t);
     if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
-        return nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' does not hold numbers (HDF5 type class %d)", name, (int)cls);
+        return nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' holds %s values, not numbers", name, class_name(cls));
     }
     return NEXP_OK;
 }
@@ -822,8 +801,16 @@ static nexp_status read_mask(hid_t fid, const char *name, nexp_field *f, nexp_er
     if (st == NEXP_OK) {
         st = dataset_shape(d, mname, &rank, dims, err);
     }
+    /* 0/1 numbers, or a one-byte enum such as h5py's bool, read through its native form */
+    hid_t memtype = -1;
     if (st == NEXP_OK) {
-        st = check_numeric(d, mname, err);
+        hid_t t = H5Dget_type(d);
+        if (t >= 0 && H5Tget_class(t) == H5T_ENUM && H5Tget_size(t) == 1) {
+            memtype = H5Tget_native_type(t, H5T_DIR_ASCEND);
+        } else {
+            st = check_numeric(d, mname, err);
+        }
+        close_id(t);
     }
     if (st == NEXP_OK && (rank != 2 || dims[0] != (hsize_t)f->height || dims[1] != (hsize_t)f->width)) {
         st = nexp_error_set(err, NEXP_ERR_FORMAT, "mask '%s' has %d axes (%llu, %llu), the field is (%d, %d)",
@@ -835,7 +822,8 @@ static nexp_status read_mask(hid_t fid, const char *name, nexp_field *f, nexp_er
     }
     if (st == NEXP_OK) {
         hsize_t start[2] = { 0, 0 };
-        if (plane_io(d, 2, start, f->mask, dims[0], dims[1], f->stride, H5T_NATIVE_UINT8, 0) < 0) {
+        if (plane_io(d, 2, start, f->mask, dims[0], dims[1], f->stride, memtype >= 0 ? memtype : H5T_NATIVE_UINT8,
+                     0) < 0) {
             st = h5_fail(err, NEXP_ERR_FORMAT, "cannot read dataset '%s'", mname);
         }
     }
@@ -847,6 +835,7 @@ static nexp_status read_mask(hid_t fid, const char *name, nexp_field *f, nexp_er
             }
         }
     }
+    close_id(memtype);
 done:
     close_id(d);
     free(mname);
@@ -1372,7 +1361,7 @@ static nexp_status stored_type(hid_t d, const char *path, nexp_h5_type want, nex
             break;
         }
     } else {
-        return nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' does not hold numbers (HDF5 type class %d)", path, (int)cls);
+        return nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' holds %s values, not numbers", path, class_name(cls));
     }
     return NEXP_OK;
 }

@@ -603,6 +603,40 @@ static void mask_of_the_wrong_shape_is_refused(void)
     nexp_field_free(a);
 }
 
+static void numeric_datasets_of_other_types_read_as_fields_within_the_limits(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", nexp_test_tmp("foreign_types.h5"));
+    uint8_t img[2 * 3 * 4];
+    for (int i = 0; i < 24; i++) {
+        img[i] = (uint8_t)(250 - 7 * i);
+    }
+    static uint8_t many[5000];
+    const size_t dims[3] = { 2, 3, 4 }, too_many[3] = { 5000, 1, 1 }, empty[3] = { 1, 0, 4 };
+    nexp_h5_file *h = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_create(&h, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_write_array(h, "bytes", NEXP_H5_UINT8, 3, dims, img, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_write_array(h, "channels", NEXP_H5_UINT8, 3, too_many, many, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_write_array(h, "empty", NEXP_H5_UINT8, 3, empty, NULL, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_commit(h, &err), NEXP_OK);
+    nexp_h5_close(h);
+    nexp_field *f = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_read_field(path, "bytes", &f, NULL, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(f->width, 4);
+    CU_ASSERT_EQUAL(f->height, 3);
+    CU_ASSERT_EQUAL(f->channels, 2);
+    CU_ASSERT_EQUAL(nexp_field_get(f, 1, 3, 2), (float)img[12 + 2 * 4 + 3]);
+    nexp_field_free(f);
+    f = NULL;
+    CU_ASSERT_EQUAL(nexp_h5_read_field(path, "channels", &f, NULL, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT(strstr(err.msg, "channels: invalid channel count 5000") != NULL);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_h5_read_field(path, "empty", &f, NULL, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT(strstr(err.msg, "empty: invalid dimensions 4 x 0") != NULL);
+    CU_ASSERT_PTR_NULL(f);
+}
+
 static CU_TestInfo tests[] = {
     { "field_round_trips_bit_identically_with_its_attributes", field_round_trips_bit_identically_with_its_attributes },
     { "flow_with_unknown_vectors_keeps_its_mask", flow_with_unknown_vectors_keeps_its_mask },
@@ -621,6 +655,8 @@ static CU_TestInfo tests[] = {
     { "checkpoint_writer_closed_without_commit_leaves_nothing", checkpoint_writer_closed_without_commit_leaves_nothing },
     { "several_fields_share_one_file_through_a_handle", several_fields_share_one_file_through_a_handle },
     { "mask_of_the_wrong_shape_is_refused", mask_of_the_wrong_shape_is_refused },
+    { "numeric_datasets_of_other_types_read_as_fields_within_the_limits",
+      numeric_datasets_of_other_types_read_as_fields_within_the_limits },
     CU_TEST_INFO_NULL,
 };
 
