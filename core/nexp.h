@@ -11,6 +11,8 @@
 
 #include "nexp_core.h"
 #include "nexp_field.h"
+#include "nexp_h5.h"
+#include "nexp_io.h"
 #include "nexp_progress.h"
 #include "nexp_rng.h"
 #include "nexp_status.h"
