@@ -11,7 +11,7 @@ if [ $# -ne 2 ]; then
 fi
 NEXP="$1"
 OUT="$2"
-MAKE_FLOW="$(dirname "$NEXP")/examples/make_flow"
+MAKE_FLOW="${MAKE_FLOW:-$(dirname "$NEXP")/examples/make_flow}"
 [ -x "$MAKE_FLOW" ] || MAKE_FLOW="$(dirname "$NEXP")/make_flow"
 if [ ! -x "$MAKE_FLOW" ]; then
   echo "demo.sh: cannot find the make_flow example next to $NEXP (build with NEXP_BUILD_EXAMPLES=ON)" >&2

@@ -2,10 +2,11 @@
 # examples/demo.sh (the README's demonstration) runs and writes what it says.
 . "$(dirname "$0")/lib.sh.inc"
 SRC="${NEXP_SOURCE_DIR:-$(dirname "$0")/../..}"
-if [ ! -x "$(dirname "$NEXP")/examples/make_flow" ]; then
+if [ ! -x "$(dirname "$NEXP_BIN")/examples/make_flow" ]; then
   echo "make_flow not built (NEXP_BUILD_EXAMPLES=OFF): nothing to check"
   exit 0
 fi
+export MAKE_FLOW="$(dirname "$NEXP_BIN")/examples/make_flow"
 check "demo.sh runs" 0 bash "$SRC/examples/demo.sh" "$NEXP" "$T/demo"
 for f in disc.flo disc.png disc_max10.png disc.h5 disc_back.flo; do
   expect "demo wrote $f" test -s "$T/demo/$f"
