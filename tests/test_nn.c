@@ -215,12 +215,322 @@ static void mlp_spec_text_round_trips_and_bad_text_is_refused(void)
     CU_ASSERT_EQUAL(nexp_mlp_spec_init(&s, 2, 0, 1, 2, NEXP_ACT_TANH, NULL), NEXP_ERR_ARG);
 }
 
+/* ---- layer gradient checks -------------------------------------------------------------------- */
+
+/* A layer under test: y = f(x; w) and its backward (accumulating dx, dw). */
+typedef struct layer_case {
+    const char *name;
+    size_t nx, nw, ny;
+    void (*fwd)(const struct layer_case *c, const double *x, const double *w, double *y);
+    void (*bwd)(const struct layer_case *c, const double *x, const double *w, const double *dy, double *dx,
+                double *dw);
+    nexp_conv2d_shape shape;
+    nexp_act act;
+    double bcos_b;
+    int P, H, W, Ca, Cb;
+    double *scratch;
+} layer_case;
+
+/* Central differences of L = v . f(x; w) against the backward pass; returns the worse rel. error. */
+static double check_layer(layer_case *c, uint64_t seed)
+{
+    nexp_rng rng;
+    nexp_rng_seed(&rng, seed);
+    size_t nw = c->nw > 0 ? c->nw : 1;
+    double *x = malloc(c->nx * sizeof *x), *w = malloc(nw * sizeof *w), *v = malloc(c->ny * sizeof *v);
+    double *y = malloc(c->ny * sizeof *y), *dx = calloc(c->nx, sizeof *dx), *dw = calloc(nw, sizeof *dw);
+    double *fx = malloc(c->nx * sizeof *fx), *fw = malloc(nw * sizeof *fw);
+    fill_uniform(x, c->nx, &rng, -1.9, 2.3);
+    fill_uniform(w, nw, &rng, -0.8, 0.9);
+    fill_uniform(v, c->ny, &rng, -1.1, 1.3);
+    c->bwd(c, x, w, v, dx, c->nw > 0 ? dw : NULL);
+    const double h = 1e-5;
+    for (int which = 0; which < 2; which++) {
+        double *p = which == 0 ? x : w, *g = which == 0 ? fx : fw;
+        size_t n = which == 0 ? c->nx : c->nw;
+        for (size_t i = 0; i < n; i++) {
+            double keep = p[i];
+            p[i] = keep + h;
+            c->fwd(c, x, w, y);
+            double lp = dot(v, y, c->ny);
+            p[i] = keep - h;
+            c->fwd(c, x, w, y);
+            double lm = dot(v, y, c->ny);
+            p[i] = keep;
+            g[i] = (lp - lm) / (2.0 * h);
+        }
+    }
+    double e = rel_err(dx, fx, c->nx);
+    if (c->nw > 0) {
+        e = fmax(e, rel_err(dw, fw, c->nw));
+    }
+    if (e > 1e-6) {
+        fprintf(stderr, "\n  %s: relative error %.3e\n", c->name, e);
+    }
+    free(x), free(w), free(v), free(y), free(dx), free(dw), free(fx), free(fw);
+    return e;
+}
+
+static void act_fwd(const layer_case *c, const double *x, const double *w, double *y)
+{
+    (void)w;
+    nexp_act_forward_f64(c->act, c->nx, x, y);
+}
+
+static void act_bwd(const layer_case *c, const double *x, const double *w, const double *dy, double *dx, double *dw)
+{
+    (void)w, (void)dw;
+    double *y = malloc(c->nx * sizeof *y);
+    nexp_act_forward_f64(c->act, c->nx, x, y);
+    nexp_act_backward_f64(c->act, c->nx, x, y, dy, dx);
+    free(y);
+}
+
+static void every_activation_backward_matches_central_differences(void)
+{
+    for (int a = 0; a < NEXP_ACT_COUNT_; a++) {
+        layer_case c = { .name = nexp_act_name((nexp_act)a), .nx = 40, .ny = 40, .fwd = act_fwd, .bwd = act_bwd,
+                         .act = (nexp_act)a };
+        CU_ASSERT(check_layer(&c, 300 + (uint64_t)a) <= 1e-6);
+    }
+    /* softplus and sigmoid stay finite and exact far out */
+    double big[4] = { -800.0, -40.0, 40.0, 800.0 }, out[4];
+    nexp_act_forward_f64(NEXP_ACT_SOFTPLUS, 4, big, out);
+    CU_ASSERT(out[0] >= 0.0 && out[0] < 1e-300 && fabs(out[3] - 800.0) < 1e-12);
+    nexp_act_forward_f64(NEXP_ACT_SIGMOID, 4, big, out);
+    CU_ASSERT(out[0] >= 0.0 && out[0] < 1e-300 && out[3] == 1.0);
+    CU_ASSERT_EQUAL(nexp_act_from_name("gelu"), NEXP_ACT_GELU);
+    CU_ASSERT_EQUAL(nexp_act_from_name("swish"), -1);
+}
+
+static void dense_fwd(const layer_case *c, const double *x, const double *w, double *y)
+{
+    nexp_dense_forward_f64(c->P, c->H, c->W, x, w, w + (size_t)c->H * c->W, y);
+}
+
+static void dense_bwd(const layer_case *c, const double *x, const double *w, const double *dy, double *dx, double *dw)
+{
+    nexp_dense_backward_f64(c->P, c->H, c->W, x, w, dy, dx, dw, dw + (size_t)c->H * c->W);
+}
+
+static void dense_backward_matches_central_differences(void)
+{
+    /* P = batch, H = in, W = out; w holds weight then bias */
+    layer_case c = { .name = "dense", .nx = 4 * 6, .nw = 6 * 5 + 5, .ny = 4 * 5, .fwd = dense_fwd, .bwd = dense_bwd,
+                     .P = 4, .H = 6, .W = 5 };
+    CU_ASSERT(check_layer(&c, 77) <= 1e-6);
+}
+
+static void conv_fwd(const layer_case *c, const double *x, const double *w, double *y)
+{
+    const nexp_conv2d_shape *s = &c->shape;
+    const double *b = w + nexp_conv2d_weight_size(s);
+    if (s->transposed) {
+        nexp_tconv2d_forward_f64(s, x, w, b, y, c->scratch);
+    } else {
+        nexp_conv2d_forward_f64(s, x, w, b, y, c->scratch);
+    }
+}
+
+static void conv_bwd(const layer_case *c, const double *x, const double *w, const double *dy, double *dx, double *dw)
+{
+    const nexp_conv2d_shape *s = &c->shape;
+    size_t nw = nexp_conv2d_weight_size(s);
+    if (s->transposed) {
+        nexp_tconv2d_backward_f64(s, x, w, dy, dx, dw, dw + nw, c->scratch);
+    } else {
+        nexp_conv2d_backward_f64(s, x, w, dy, dx, dw, dw + nw, c->scratch);
+    }
+}
+
+static void convolutions_backward_match_central_differences(void)
+{
+    const struct { int k, stride, transposed; nexp_pad pad; } cases[] = {
+        { 3, 1, 0, NEXP_PAD_ZERO }, { 3, 2, 0, NEXP_PAD_ZERO },     { 3, 1, 0, NEXP_PAD_REPLICATE },
+        { 3, 2, 0, NEXP_PAD_REPLICATE }, { 1, 1, 0, NEXP_PAD_ZERO }, { 1, 2, 0, NEXP_PAD_ZERO },
+        { 2, 2, 1, NEXP_PAD_ZERO },      { 4, 2, 1, NEXP_PAD_ZERO }, { 3, 1, 1, NEXP_PAD_ZERO },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        layer_case c = { .name = "conv2d", .fwd = conv_fwd, .bwd = conv_bwd };
+        nexp_conv2d_shape *s = &c.shape;
+        CU_ASSERT_EQUAL_FATAL(nexp_conv2d_shape_init(s, 2, 3, 7, 6, 4, cases[i].k, cases[i].stride, cases[i].pad,
+                                                     cases[i].transposed, NULL),
+                              NEXP_OK);
+        c.nx = (size_t)s->N * s->C_in * s->H * s->W;
+        c.ny = (size_t)s->N * s->C_out * s->H_out * s->W_out;
+        c.nw = nexp_conv2d_weight_size(s) + (size_t)s->C_out;
+        c.scratch = malloc((nexp_conv2d_scratch_size(s) + 1) * sizeof(double));
+        double e = check_layer(&c, 500 + i);
+        if (e > 1e-6) {
+            fprintf(stderr, "  case k %d stride %d transposed %d pad %d\n", cases[i].k, cases[i].stride,
+                    cases[i].transposed, (int)cases[i].pad);
+        }
+        CU_ASSERT(e <= 1e-6);
+        free(c.scratch);
+    }
+    nexp_conv2d_shape s;
+    nexp_conv2d_shape_init(&s, 1, 1, 8, 6, 1, 4, 2, NEXP_PAD_ZERO, 1, NULL);
+    CU_ASSERT(s.H_out == 16 && s.W_out == 12);
+    nexp_conv2d_shape_init(&s, 1, 1, 7, 6, 1, 3, 2, NEXP_PAD_ZERO, 0, NULL);
+    CU_ASSERT(s.H_out == 4 && s.W_out == 3);
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL(nexp_conv2d_shape_init(&s, 1, 1, 7, 6, 1, 3, 3, NEXP_PAD_ZERO, 0, &err), NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "stride 3") != NULL);
+}
+
+static void bcos_fwd(const layer_case *c, const double *x, const double *w, double *y)
+{
+    nexp_bcos_forward_f64(&c->shape, c->bcos_b, x, w, y, c->scratch);
+}
+
+static void bcos_bwd(const layer_case *c, const double *x, const double *w, const double *dy, double *dx, double *dw)
+{
+    nexp_bcos_backward_f64(&c->shape, c->bcos_b, x, w, dy, dx, dw, c->scratch);
+}
+
+static void bcos_backward_matches_central_differences_and_output_is_bounded_by_the_norm(void)
+{
+    const struct { int H, W, k, stride; double B; } cases[] = {
+        { 6, 5, 3, 1, 2.0 }, { 6, 5, 3, 2, 2.0 }, { 1, 1, 1, 1, 2.0 }, { 5, 4, 3, 1, 2.5 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        layer_case c = { .name = "bcos", .fwd = bcos_fwd, .bwd = bcos_bwd, .bcos_b = cases[i].B };
+        nexp_conv2d_shape *s = &c.shape;
+        CU_ASSERT_EQUAL_FATAL(nexp_conv2d_shape_init(s, 2, 3, cases[i].H, cases[i].W, 4, cases[i].k, cases[i].stride,
+                                                     NEXP_PAD_REPLICATE, 0, NULL),
+                              NEXP_OK);
+        c.nx = (size_t)s->N * s->C_in * s->H * s->W;
+        c.ny = (size_t)s->N * s->C_out * s->H_out * s->W_out;
+        c.nw = nexp_conv2d_weight_size(s);
+        c.scratch = malloc(nexp_bcos_scratch_size(s) * sizeof(double));
+        CU_ASSERT(check_layer(&c, 700 + i) <= 1e-6);
+        free(c.scratch);
+    }
+    /* B-cos property: |y| <= |x| (|cos| <= 1, unit-norm weight), equality when x is parallel to w. */
+    nexp_conv2d_shape s;
+    nexp_conv2d_shape_init(&s, 1, 5, 1, 1, 1, 1, 1, NEXP_PAD_ZERO, 0, NULL);
+    double w[5] = { 0.3, -1.2, 0.7, 2.1, -0.4 }, x[5], y, scratch[64];
+    for (int i = 0; i < 5; i++) {
+        x[i] = 2.385 * w[i];
+    }
+    nexp_bcos_forward_f64(&s, 2.0, x, w, &y, scratch);
+    double nx = sqrt(dot(x, x, 5));
+    CU_ASSERT(fabs(y - nx) < 1e-6 * nx);
+    x[0] = -x[0];
+    nexp_bcos_forward_f64(&s, 2.0, x, w, &y, scratch);
+    CU_ASSERT(fabs(y) < nx);
+}
+
+static void resample_fwd(const layer_case *c, const double *x, const double *w, double *y)
+{
+    (void)w;
+    if (c->act == 0) {
+        nexp_upsample2x_forward_f64(c->P, c->H, c->W, x, y);
+    } else if (c->act == 1) {
+        nexp_avgpool2_forward_f64(c->P, c->H, c->W, x, y);
+    } else if (c->act == 2) {
+        nexp_maxpool2_forward_f64(c->P, c->H, c->W, x, y);
+    } else {
+        nexp_concat_forward_f64(c->P, c->Ca, c->Cb, (size_t)c->H * c->W, x, x + (size_t)c->P * c->Ca * c->H * c->W, y);
+    }
+}
+
+static void resample_bwd(const layer_case *c, const double *x, const double *w, const double *dy, double *dx,
+                         double *dw)
+{
+    (void)w, (void)dw;
+    if (c->act == 0) {
+        nexp_upsample2x_backward_f64(c->P, c->H, c->W, dy, dx);
+    } else if (c->act == 1) {
+        nexp_avgpool2_backward_f64(c->P, c->H, c->W, dy, dx);
+    } else if (c->act == 2) {
+        nexp_maxpool2_backward_f64(c->P, c->H, c->W, x, dy, dx);
+    } else {
+        nexp_concat_backward_f64(c->P, c->Ca, c->Cb, (size_t)c->H * c->W, dy, dx,
+                                 dx + (size_t)c->P * c->Ca * c->H * c->W);
+    }
+}
+
+static void upsampling_pooling_and_concat_backward_match_central_differences(void)
+{
+    const char *names[4] = { "upsample2x", "avgpool2", "maxpool2", "concat" };
+    for (int op = 0; op < 4; op++) {
+        layer_case c = { .name = names[op], .fwd = resample_fwd, .bwd = resample_bwd, .act = (nexp_act)op, .P = 3,
+                         .H = 5, .W = 7, .Ca = 2, .Cb = 3 };
+        size_t hw = 35;
+        c.nx = op == 3 ? (size_t)3 * 5 * hw : 3 * hw;
+        c.ny = op == 0 ? 3 * 4 * hw : op == 3 ? c.nx : 3 * 2 * 3;
+        CU_ASSERT(check_layer(&c, 900 + (uint64_t)op) <= 1e-6);
+    }
+    /* bilinear upsampling reproduces a linear ramp away from the border and keeps constants */
+    double x[16], y[64];
+    for (int i = 0; i < 16; i++) {
+        x[i] = 1.5 + 0.25 * (i % 4);
+    }
+    nexp_upsample2x_forward_f64(1, 4, 4, x, y);
+    CU_ASSERT_DOUBLE_EQUAL(y[8 * 3 + 3], 1.5 + 0.25 * 1.25, 1e-14);
+    CU_ASSERT_DOUBLE_EQUAL(y[8 * 5 + 0], 1.5, 1e-14);
+}
+
+/* The float instantiation is the same source: spot-check it at float tolerance. */
+static void float_kernels_agree_with_double_kernels(void)
+{
+    nexp_conv2d_shape s;
+    CU_ASSERT_EQUAL_FATAL(nexp_conv2d_shape_init(&s, 2, 3, 9, 8, 5, 3, 2, NEXP_PAD_REPLICATE, 0, NULL), NEXP_OK);
+    size_t nx = 2 * 3 * 72, nw = nexp_conv2d_weight_size(&s), ny = (size_t)2 * 5 * s.H_out * s.W_out;
+    double xd[432], wd[135], bd[5], yd[200], dyd[200], dxd[432] = { 0 }, dwd[135] = { 0 }, dbd[5] = { 0 };
+    float xf[432], wf[135], bf[5], yf[200], dyf[200], dxf[432] = { 0 }, dwf[135] = { 0 }, dbf[5] = { 0 };
+    double cd[4096];
+    float cf[4096];
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 4);
+    fill_uniform(xd, nx, &rng, -1, 1);
+    fill_uniform(wd, nw, &rng, -1, 1);
+    fill_uniform(bd, 5, &rng, -1, 1);
+    fill_uniform(dyd, ny, &rng, -1, 1);
+    for (size_t i = 0; i < nx; i++) {
+        xf[i] = (float)xd[i];
+    }
+    for (size_t i = 0; i < nw; i++) {
+        wf[i] = (float)wd[i];
+    }
+    for (size_t i = 0; i < 5; i++) {
+        bf[i] = (float)bd[i];
+    }
+    for (size_t i = 0; i < ny; i++) {
+        dyf[i] = (float)dyd[i];
+    }
+    nexp_conv2d_forward_f64(&s, xd, wd, bd, yd, cd);
+    nexp_conv2d_forward_f32(&s, xf, wf, bf, yf, cf);
+    nexp_conv2d_backward_f64(&s, xd, wd, dyd, dxd, dwd, dbd, cd);
+    nexp_conv2d_backward_f32(&s, xf, wf, dyf, dxf, dwf, dbf, cf);
+    double ey = 0, edx = 0, edw = 0;
+    for (size_t i = 0; i < ny; i++) {
+        ey = fmax(ey, fabs(yd[i] - yf[i]));
+    }
+    for (size_t i = 0; i < nx; i++) {
+        edx = fmax(edx, fabs(dxd[i] - dxf[i]));
+    }
+    for (size_t i = 0; i < nw; i++) {
+        edw = fmax(edw, fabs(dwd[i] - dwf[i]));
+    }
+    CU_ASSERT(ey < 1e-5 && edx < 1e-5 && edw < 1e-4);
+}
+
 static CU_TestInfo tests[] = {
     { "mlp_vjp_and_jvp_match_central_differences_for_every_activation",
       mlp_vjp_and_jvp_match_central_differences_for_every_activation },
     { "mlp_batch_rows_are_independent_samples", mlp_batch_rows_are_independent_samples },
     { "mlp_init_is_seeded_and_scaled_by_fan_in", mlp_init_is_seeded_and_scaled_by_fan_in },
     { "mlp_spec_text_round_trips_and_bad_text_is_refused", mlp_spec_text_round_trips_and_bad_text_is_refused },
+    { "every_activation_backward_matches_central_differences", every_activation_backward_matches_central_differences },
+    { "dense_backward_matches_central_differences", dense_backward_matches_central_differences },
+    { "convolutions_backward_match_central_differences", convolutions_backward_match_central_differences },
+    { "bcos_backward_matches_central_differences_and_output_is_bounded_by_the_norm",
+      bcos_backward_matches_central_differences_and_output_is_bounded_by_the_norm },
+    { "upsampling_pooling_and_concat_backward_match_central_differences",
+      upsampling_pooling_and_concat_backward_match_central_differences },
+    { "float_kernels_agree_with_double_kernels", float_kernels_agree_with_double_kernels },
     CU_TEST_INFO_NULL,
 };
 
