@@ -7,6 +7,7 @@
 #include "nexp.h"
 #include "nexp_layers.h"
 #include "nexp_mlp.h"
+#include "nexp_optim.h"
 #include "testlib.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -517,6 +518,142 @@ static void float_kernels_agree_with_double_kernels(void)
     CU_ASSERT(ey < 1e-5 && edx < 1e-5 && edw < 1e-4);
 }
 
+/* ---- optimisers -------------------------------------------------------------------------------- */
+
+static void optimisers_follow_their_update_rules(void)
+{
+    double g[3] = { 0.5, -2.0, 0.125 };
+    nexp_optim_config c = NEXP_OPTIM_CONFIG_INIT;
+    nexp_optim *o = NULL;
+    /* Adam's first step moves every parameter by lr against the sign of its gradient. */
+    c.lr = 0.01;
+    CU_ASSERT_EQUAL_FATAL(nexp_optim_create(&c, 3, &o, NULL), NEXP_OK);
+    double p[3] = { 1.0, 2.0, 3.0 };
+    CU_ASSERT_EQUAL(nexp_optim_step_f64(o, p, g, NULL, NULL), NEXP_OK);
+    CU_ASSERT_DOUBLE_EQUAL(p[0], 0.99, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(p[1], 2.01, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(p[2], 2.99, 1e-8);
+    nexp_optim_free(o);
+    /* SGD with momentum 0.9: v1 = g, v2 = 0.9 g + g (constant gradient). */
+    c.kind = NEXP_OPTIM_SGD;
+    c.momentum = 0.9;
+    c.lr = 0.1;
+    CU_ASSERT_EQUAL_FATAL(nexp_optim_create(&c, 3, &o, NULL), NEXP_OK);
+    float pf[3] = { 1.0f, 2.0f, 3.0f }, gf[3] = { 0.5f, -2.0f, 0.125f };
+    nexp_optim_step_f32(o, pf, gf, NULL, NULL);
+    nexp_optim_step_f32(o, pf, gf, NULL, NULL);
+    CU_ASSERT_DOUBLE_EQUAL(pf[1], 2.0 + 0.1 * 2.0 * 2.9, 1e-6);
+    nexp_optim_free(o);
+    /* RMSprop's first step: lr g / (sqrt(1 - alpha) |g| + eps). */
+    c.kind = NEXP_OPTIM_RMSPROP;
+    c.lr = 1e-3;
+    CU_ASSERT_EQUAL_FATAL(nexp_optim_create(&c, 3, &o, NULL), NEXP_OK);
+    double q[3] = { 0.0, 0.0, 0.0 };
+    nexp_optim_step_f64(o, q, g, NULL, NULL);
+    CU_ASSERT_DOUBLE_EQUAL(q[1], 1e-3 * 2.0 / (sqrt(0.01) * 2.0 + 1e-8), 1e-12);
+    nexp_optim_free(o);
+    /* AdamW decays the weights by lr * wd before the Adam update; a zero gradient shows it alone. */
+    c.kind = NEXP_OPTIM_ADAMW;
+    c.lr = 0.1;
+    c.weight_decay = 0.5;
+    CU_ASSERT_EQUAL_FATAL(nexp_optim_create(&c, 3, &o, NULL), NEXP_OK);
+    double r[3] = { 2.0, -4.0, 8.0 }, zero[3] = { 0.0, 0.0, 0.0 };
+    nexp_optim_step_f64(o, r, zero, NULL, NULL);
+    CU_ASSERT_DOUBLE_EQUAL(r[2], 8.0 * 0.95, 1e-12);
+    nexp_optim_free(o);
+}
+
+static void clipping_rescales_to_the_norm_and_nonfinite_gradients_are_skipped(void)
+{
+    nexp_optim_config c = NEXP_OPTIM_CONFIG_INIT;
+    c.kind = NEXP_OPTIM_SGD;
+    c.lr = 1.0;
+    c.clip_norm = 1.0;
+    nexp_optim *o = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_optim_create(&c, 2, &o, NULL), NEXP_OK);
+    double p[2] = { 0.0, 0.0 }, g[2] = { 3.0, 4.0 }, norm = 0.0;
+    nexp_optim_step_f64(o, p, g, &norm, NULL);
+    CU_ASSERT_DOUBLE_EQUAL(norm, 5.0, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(p[0], -0.6, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(p[1], -0.8, 1e-12);
+    g[1] = NAN;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL(nexp_optim_step_f64(o, p, g, NULL, &err), NEXP_ERR_NONFINITE);
+    CU_ASSERT(strstr(err.msg, "skipped") != NULL);
+    CU_ASSERT_DOUBLE_EQUAL(p[0], -0.6, 1e-12);
+    CU_ASSERT_EQUAL(o->step, 1);
+    nexp_optim_free(o);
+    c.lr = -1.0;
+    CU_ASSERT_EQUAL(nexp_optim_create(&c, 2, &o, NULL), NEXP_ERR_ARG);
+}
+
+static void schedules_decay_as_documented(void)
+{
+    nexp_optim_config c = NEXP_OPTIM_CONFIG_INIT;
+    c.lr = 0.2;
+    c.schedule = NEXP_SCHEDULE_COSINE;
+    c.total_steps = 100;
+    c.lr_min = 0.02;
+    CU_ASSERT_DOUBLE_EQUAL(nexp_optim_lr(&c, 0), 0.2, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(nexp_optim_lr(&c, 50), 0.11, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(nexp_optim_lr(&c, 100), 0.02, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(nexp_optim_lr(&c, 1000), 0.02, 1e-15);
+    c.schedule = NEXP_SCHEDULE_STEP;
+    c.step_size = 30;
+    c.gamma = 0.5;
+    CU_ASSERT_DOUBLE_EQUAL(nexp_optim_lr(&c, 29), 0.2, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(nexp_optim_lr(&c, 65), 0.05, 1e-15);
+    CU_ASSERT_EQUAL(nexp_optim_kind_from_name("adamw"), NEXP_OPTIM_ADAMW);
+    CU_ASSERT_EQUAL(nexp_schedule_from_name("cosine"), NEXP_SCHEDULE_COSINE);
+    CU_ASSERT_EQUAL(nexp_schedule_from_name("linear"), -1);
+}
+
+static void mlp_learns_sin_on_minus_pi_to_pi(void)
+{
+    nexp_mlp_spec spec;
+    nexp_mlp_spec_init(&spec, 1, 32, 2, 1, NEXP_ACT_TANH, NULL);
+    nexp_mlp *m = NULL;
+    nexp_mlp_workspace *ws = NULL;
+    nexp_optim *opt = NULL;
+    const int B = 64, iters = 2500;
+    CU_ASSERT_EQUAL_FATAL(nexp_mlp_create(&spec, 2024, &m, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_mlp_workspace_create(m, 200, &ws, NULL), NEXP_OK);
+    nexp_optim_config c = NEXP_OPTIM_CONFIG_INIT;
+    c.lr = 0.01;
+    c.schedule = NEXP_SCHEDULE_COSINE;
+    c.total_steps = iters;
+    c.lr_min = 1e-4;
+    CU_ASSERT_EQUAL_FATAL(nexp_optim_create(&c, m->n_params, &opt, NULL), NEXP_OK);
+    double x[200], t[200], y[200], v[200];
+    for (int i = 0; i < B; i++) {
+        x[i] = -M_PI + 2.0 * M_PI * (i + 0.5) / B;
+        t[i] = sin(x[i]);
+    }
+    for (int it = 0; it < iters; it++) {
+        nexp_mlp_forward(m, ws, B, x, y, NULL);
+        for (int i = 0; i < B; i++) {
+            v[i] = 2.0 * (y[i] - t[i]) / B;
+        }
+        nexp_mlp_zero_grad(m);
+        nexp_mlp_vjp(m, ws, B, x, v, NULL, NULL, m->grads, NULL);
+        CU_ASSERT_EQUAL_FATAL(nexp_optim_step_f64(opt, m->params, m->grads, NULL, NULL), NEXP_OK);
+    }
+    /* test on a finer grid, including the end points */
+    for (int i = 0; i < 200; i++) {
+        x[i] = -M_PI + 2.0 * M_PI * i / 199.0;
+    }
+    nexp_mlp_forward(m, ws, 200, x, y, NULL);
+    double mse = 0.0;
+    for (int i = 0; i < 200; i++) {
+        mse += (y[i] - sin(x[i])) * (y[i] - sin(x[i])) / 200.0;
+    }
+    fprintf(stderr, " [test MSE %.2e] ", mse);
+    CU_ASSERT(mse < 1e-3);
+    nexp_optim_free(opt);
+    nexp_mlp_workspace_free(ws);
+    nexp_mlp_free(m);
+}
+
 static CU_TestInfo tests[] = {
     { "mlp_vjp_and_jvp_match_central_differences_for_every_activation",
       mlp_vjp_and_jvp_match_central_differences_for_every_activation },
@@ -531,6 +668,11 @@ static CU_TestInfo tests[] = {
     { "upsampling_pooling_and_concat_backward_match_central_differences",
       upsampling_pooling_and_concat_backward_match_central_differences },
     { "float_kernels_agree_with_double_kernels", float_kernels_agree_with_double_kernels },
+    { "optimisers_follow_their_update_rules", optimisers_follow_their_update_rules },
+    { "clipping_rescales_to_the_norm_and_nonfinite_gradients_are_skipped",
+      clipping_rescales_to_the_norm_and_nonfinite_gradients_are_skipped },
+    { "schedules_decay_as_documented", schedules_decay_as_documented },
+    { "mlp_learns_sin_on_minus_pi_to_pi", mlp_learns_sin_on_minus_pi_to_pi },
     CU_TEST_INFO_NULL,
 };
 
