@@ -7,6 +7,7 @@
 #include "nexp.h"
 #include "nexp_layers.h"
 #include "nexp_mlp.h"
+#include "nexp_net.h"
 #include "nexp_optim.h"
 #include "testlib.h"
 
@@ -654,6 +655,244 @@ static void mlp_learns_sin_on_minus_pi_to_pi(void)
     nexp_mlp_free(m);
 }
 
+/* ---- networks ---------------------------------------------------------------------------------- */
+
+/* L = sum_k v_k . out_k in double for the current net->params. */
+static double net_loss(const nexp_net *net, nexp_net_plan *plan, const float *x, float *const *v)
+{
+    CU_ASSERT_EQUAL(nexp_net_forward(net, plan, x, NULL), NEXP_OK);
+    double L = 0.0;
+    for (int k = 0; k < net->n_heads; k++) {
+        int sh[4];
+        const float *o = nexp_net_output(plan, k, sh);
+        size_t n = (size_t)sh[0] * sh[1] * sh[2] * sh[3];
+        for (size_t i = 0; i < n; i++) {
+            L += (double)v[k][i] * (double)o[i];
+        }
+    }
+    return L;
+}
+
+/* Whole-network central differences in float against backward; returns the worse rel. error. */
+static double check_net(const nexp_net_spec *spec, int N, int H, int W, uint64_t seed)
+{
+    nexp_net *net = NULL;
+    nexp_net_plan *plan = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_net_create(spec, seed, &net, &err), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_net_plan_create(net, N, H, W, &plan, &err), NEXP_OK);
+    nexp_rng rng;
+    nexp_rng_seed(&rng, seed + 1);
+    size_t nx = (size_t)N * spec->in_channels * H * W;
+    float *x = malloc(nx * sizeof *x), *dx = calloc(nx, sizeof *dx);
+    for (size_t i = 0; i < nx; i++) {
+        x[i] = (float)nexp_rng_range(&rng, -1.0, 1.0);
+    }
+    for (size_t i = 0; i < net->n_params; i++) {
+        net->params[i] += (float)nexp_rng_range(&rng, -0.05, 0.05); /* non-zero biases */
+    }
+    float *v[NEXP_NET_MAX_HEADS] = { 0 };
+    nexp_net_forward(net, plan, x, NULL);
+    for (int k = 0; k < net->n_heads; k++) {
+        int sh[4];
+        nexp_net_output(plan, k, sh);
+        size_t n = (size_t)sh[0] * sh[1] * sh[2] * sh[3];
+        v[k] = malloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++) {
+            v[k][i] = (float)nexp_rng_range(&rng, -1.0, 1.0);
+        }
+    }
+    nexp_net_zero_grad(net);
+    CU_ASSERT_EQUAL(nexp_net_backward(net, plan, (const float *const *)v, dx, net->grads, &err), NEXP_OK);
+    double *fd = malloc((net->n_params + nx) * sizeof *fd), *an = malloc((net->n_params + nx) * sizeof *an);
+    const float h = 4e-3f;
+    for (size_t i = 0; i < net->n_params + nx; i++) {
+        float *p = i < net->n_params ? &net->params[i] : &x[i - net->n_params];
+        float keep = *p;
+        *p = keep + h;
+        double lp = net_loss(net, plan, x, v);
+        *p = keep - h;
+        double lm = net_loss(net, plan, x, v);
+        *p = keep;
+        fd[i] = (lp - lm) / (2.0 * (double)h);
+        an[i] = i < net->n_params ? net->grads[i] : dx[i - net->n_params];
+    }
+    double e = fmax(rel_err(an, fd, net->n_params), rel_err(an + net->n_params, fd + net->n_params, nx));
+    free(fd), free(an), free(x), free(dx);
+    for (int k = 0; k < net->n_heads; k++) {
+        free(v[k]);
+    }
+    nexp_net_plan_free(plan);
+    nexp_net_free(net);
+    return e;
+}
+
+static void unet_gradients_match_central_differences_with_two_heads(void)
+{
+    for (int up = 0; up < 2; up++) {
+        nexp_unet_config u = NEXP_UNET_CONFIG_INIT;
+        u.in_channels = 2;
+        u.depth = 2;
+        u.widths[0] = 3, u.widths[1] = 4, u.widths[2] = 5;
+        u.out_channels = 2;
+        u.head_levels = 0x1 | 0x2;
+        u.act = NEXP_ACT_TANH;
+        u.transposed_up = up;
+        nexp_net_spec spec;
+        nexp_error err = NEXP_ERROR_INIT;
+        CU_ASSERT_EQUAL_FATAL(nexp_unet_spec(&u, &spec, &err), NEXP_OK);
+        double e = check_net(&spec, 2, 8, 12, 31 + (uint64_t)up);
+        fprintf(stderr, " [unet up=%d rel err %.1e] ", up, e);
+        CU_ASSERT(e <= 1e-3);
+    }
+}
+
+static void graph_with_bcos_pooling_and_activations_has_exact_gradients(void)
+{
+    nexp_net_spec s;
+    CU_ASSERT_EQUAL_FATAL(nexp_net_spec_begin(&s, 3, NULL), NEXP_OK);
+    int a = nexp_net_add_bcos(&s, 0, 4, 3, 1, NEXP_PAD_REPLICATE, 2.0, NULL);
+    int b = nexp_net_add_simple(&s, NEXP_NODE_AVGPOOL, a, NEXP_ACT_SOFTPLUS, NULL);
+    int c = nexp_net_add_conv(&s, b, 5, 1, 1, NEXP_PAD_ZERO, NEXP_ACT_GELU, NULL);
+    int d = nexp_net_add_simple(&s, NEXP_NODE_UPSAMPLE, c, NEXP_ACT_IDENTITY, NULL);
+    int e = nexp_net_add_concat(&s, d, 0, NULL);
+    int f = nexp_net_add_conv(&s, e, 2, 3, 2, NEXP_PAD_ZERO, NEXP_ACT_SIGMOID, NULL);
+    int g = nexp_net_add_simple(&s, NEXP_NODE_ACT, f, NEXP_ACT_LEAKY_RELU, NULL);
+    CU_ASSERT(a > 0 && b > 0 && c > 0 && d > 0 && e > 0 && f > 0 && g > 0);
+    CU_ASSERT_EQUAL(nexp_net_mark_head(&s, g, NULL), 0);
+    double err = check_net(&s, 2, 6, 8, 77);
+    fprintf(stderr, " [graph rel err %.1e] ", err);
+    CU_ASSERT(err <= 1e-3);
+}
+
+static void net_spec_text_round_trips_and_errors_name_the_line(void)
+{
+    nexp_unet_config u = NEXP_UNET_CONFIG_INIT;
+    u.head_levels = 0x5;
+    u.out_channels = 4;
+    nexp_net_spec s, t;
+    CU_ASSERT_EQUAL_FATAL(nexp_unet_spec(&u, &s, NULL), NEXP_OK);
+    int len = nexp_net_spec_format(&s, NULL, 0);
+    char *text = malloc((size_t)len + 1);
+    nexp_net_spec_format(&s, text, (size_t)len + 1);
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL(nexp_net_spec_parse(text, &t, &err), NEXP_OK);
+    char *again = malloc((size_t)len + 1);
+    CU_ASSERT_EQUAL(nexp_net_spec_format(&t, again, (size_t)len + 1), len);
+    CU_ASSERT_STRING_EQUAL(text, again);
+    free(text), free(again);
+    CU_ASSERT_EQUAL(nexp_net_spec_parse("net in=3\nconv src=0 c=4 k=3 s=5 head=0\n", &t, &err), NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "stride 5") != NULL);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_net_spec_parse("net in=3\nconv src=0 c=4 act=swish head=0\n", &t, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT(strstr(err.msg, "line 2") != NULL && strstr(err.msg, "swish") != NULL);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_net_spec_parse("net in=3\nconv src=4 c=4 head=0\n", &t, &err), NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "reads node 4") != NULL);
+    /* 2 heads at levels 0 and 2 of a depth-2 U-Net; a 30x30 input is not divisible by 4 */
+    nexp_net *net = NULL;
+    nexp_net_plan *plan = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_net_create(&s, 1, &net, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(net->n_heads, 2);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_net_plan_create(net, 1, 30, 30, &plan, &err), NEXP_ERR_SIZE);
+    CU_ASSERT(strstr(err.msg, "divisible") != NULL);
+    CU_ASSERT_EQUAL_FATAL(nexp_net_plan_create(net, 1, 32, 16, &plan, &err), NEXP_OK);
+    float x[3 * 32 * 16] = { 0 };
+    CU_ASSERT_EQUAL(nexp_net_forward(net, plan, x, NULL), NEXP_OK);
+    int sh[4];
+    CU_ASSERT_PTR_NOT_NULL(nexp_net_output(plan, 1, sh));
+    CU_ASSERT(sh[0] == 1 && sh[1] == 4 && sh[2] == 8 && sh[3] == 4);
+    CU_ASSERT_PTR_NULL(nexp_net_output(plan, 2, sh));
+    nexp_net_plan_free(plan);
+    nexp_net_free(net);
+}
+
+static void tiny_conv_net_learns_a_known_3x3_filter(void)
+{
+    const float filt[9] = { 0.25f, -0.5f, 0.125f, 1.0f, 0.375f, -0.75f, 0.0625f, 0.5f, -0.25f };
+    const float bias = 0.3f;
+    nexp_net_spec s;
+    nexp_net_spec_begin(&s, 1, NULL);
+    int c = nexp_net_add_conv(&s, 0, 1, 3, 1, NEXP_PAD_ZERO, NEXP_ACT_IDENTITY, NULL);
+    nexp_net_mark_head(&s, c, NULL);
+    nexp_net *net = NULL;
+    nexp_net_plan *plan = NULL;
+    nexp_optim *opt = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_net_create(&s, 3, &net, NULL), NEXP_OK);
+    const int N = 4, H = 16, W = 16, n = N * H * W;
+    CU_ASSERT_EQUAL_FATAL(nexp_net_plan_create(net, N, H, W, &plan, NULL), NEXP_OK);
+    nexp_optim_config cfg = NEXP_OPTIM_CONFIG_INIT;
+    cfg.lr = 0.02;
+    cfg.schedule = NEXP_SCHEDULE_COSINE;
+    cfg.total_steps = 600;
+    CU_ASSERT_EQUAL_FATAL(nexp_optim_create(&cfg, net->n_params, &opt, NULL), NEXP_OK);
+    float *x = malloc((size_t)n * sizeof *x), *t = malloc((size_t)n * sizeof *t), *d = malloc((size_t)n * sizeof *d);
+    float cols[9 * 256];
+    nexp_conv2d_shape sh;
+    nexp_conv2d_shape_init(&sh, N, 1, H, W, 1, 3, 1, NEXP_PAD_ZERO, 0, NULL);
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 99);
+    for (int it = 0; it < 600; it++) {
+        for (int i = 0; i < n; i++) {
+            x[i] = (float)nexp_rng_normal(&rng);
+        }
+        nexp_conv2d_forward_f32(&sh, x, filt, &bias, t, cols);
+        nexp_net_forward(net, plan, x, NULL);
+        const float *y = nexp_net_output(plan, 0, NULL);
+        for (int i = 0; i < n; i++) {
+            d[i] = 2.0f * (y[i] - t[i]) / (float)n;
+        }
+        nexp_net_zero_grad(net);
+        const float *douts[1] = { d };
+        nexp_net_backward(net, plan, douts, NULL, net->grads, NULL);
+        nexp_optim_step_f32(opt, net->params, net->grads, NULL, NULL);
+    }
+    double e = 0.0;
+    for (int i = 0; i < 9; i++) {
+        e = fmax(e, fabs(net->params[i] - filt[i]));
+    }
+    e = fmax(e, fabs(net->params[9] - bias));
+    fprintf(stderr, " [max weight error %.1e] ", e);
+    CU_ASSERT(e < 1e-3);
+    free(x), free(t), free(d);
+    nexp_optim_free(opt);
+    nexp_net_plan_free(plan);
+    nexp_net_free(net);
+}
+
+static void unet_results_do_not_depend_on_the_thread_count(void)
+{
+    nexp_unet_config u = NEXP_UNET_CONFIG_INIT;
+    u.head_levels = 0x3;
+    nexp_net_spec s;
+    nexp_unet_spec(&u, &s, NULL);
+    nexp_net *net = NULL;
+    nexp_net_plan *plan = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_net_create(&s, 5, &net, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_net_plan_create(net, 2, 64, 64, &plan, NULL), NEXP_OK);
+    size_t nx = 2 * 3 * 64 * 64;
+    float *x = malloc(nx * sizeof *x), *d = malloc(nx * sizeof *d), *g[2];
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 6);
+    for (size_t i = 0; i < nx; i++) {
+        x[i] = (float)nexp_rng_uniform(&rng);
+        d[i] = (float)nexp_rng_normal(&rng);
+    }
+    for (int r = 0; r < 2; r++) {
+        nexp_set_threads(r + 1);
+        nexp_net_forward(net, plan, x, NULL);
+        const float *douts[2] = { d, d };
+        g[r] = calloc(net->n_params, sizeof(float));
+        nexp_net_backward(net, plan, douts, NULL, g[r], NULL);
+    }
+    nexp_set_threads(0);
+    CU_ASSERT_EQUAL(memcmp(g[0], g[1], net->n_params * sizeof(float)), 0);
+    free(g[0]), free(g[1]), free(x), free(d);
+    nexp_net_plan_free(plan);
+    nexp_net_free(net);
+}
+
 static CU_TestInfo tests[] = {
     { "mlp_vjp_and_jvp_match_central_differences_for_every_activation",
       mlp_vjp_and_jvp_match_central_differences_for_every_activation },
@@ -673,6 +912,13 @@ static CU_TestInfo tests[] = {
       clipping_rescales_to_the_norm_and_nonfinite_gradients_are_skipped },
     { "schedules_decay_as_documented", schedules_decay_as_documented },
     { "mlp_learns_sin_on_minus_pi_to_pi", mlp_learns_sin_on_minus_pi_to_pi },
+    { "unet_gradients_match_central_differences_with_two_heads",
+      unet_gradients_match_central_differences_with_two_heads },
+    { "graph_with_bcos_pooling_and_activations_has_exact_gradients",
+      graph_with_bcos_pooling_and_activations_has_exact_gradients },
+    { "net_spec_text_round_trips_and_errors_name_the_line", net_spec_text_round_trips_and_errors_name_the_line },
+    { "tiny_conv_net_learns_a_known_3x3_filter", tiny_conv_net_learns_a_known_3x3_filter },
+    { "unet_results_do_not_depend_on_the_thread_count", unet_results_do_not_depend_on_the_thread_count },
     CU_TEST_INFO_NULL,
 };
 
