@@ -303,6 +303,19 @@ static void every_activation_backward_matches_central_differences(void)
     CU_ASSERT(out[0] >= 0.0 && out[0] < 1e-300 && fabs(out[3] - 800.0) < 1e-12);
     nexp_act_forward_f64(NEXP_ACT_SIGMOID, 4, big, out);
     CU_ASSERT(out[0] >= 0.0 && out[0] < 1e-300 && out[3] == 1.0);
+    /* tanh is evaluated without libm: within a few ulp of libm's everywhere */
+    double worst = 0.0;
+    for (int i = -40000; i <= 40000; i++) {
+        double x = i * 6.1e-4 + (i % 7) * 1.3e-9, t;
+        nexp_act_forward_f64(NEXP_ACT_TANH, 1, &x, &t);
+        if (x != 0.0) {
+            worst = fmax(worst, fabs(t - tanh(x)) / fabs(tanh(x)));
+        }
+    }
+    double tiny = 1e-300, huge = 800.0, t1, t2;
+    nexp_act_forward_f64(NEXP_ACT_TANH, 1, &tiny, &t1);
+    nexp_act_forward_f64(NEXP_ACT_TANH, 1, &huge, &t2);
+    CU_ASSERT(worst < 1e-15 && t1 == 1e-300 && t2 == 1.0);
     CU_ASSERT_EQUAL(nexp_act_from_name("gelu"), NEXP_ACT_GELU);
     CU_ASSERT_EQUAL(nexp_act_from_name("swish"), -1);
 }
