@@ -218,6 +218,166 @@ static void builtin_jacobian_products_match_finite_differences(void)
     }
 }
 
+
+/* ---- gradients --------------------------------------------------------------------------------- */
+
+/* Lotka-Volterra observed at t0 and four later times against made-up targets. */
+#define LV_NT 5
+static const double lv_t[LV_NT] = { 0.0, 2.385, 5.0, 7.5, 11.0 };
+static const double lv_target[LV_NT][2] = { { 31.0, 3.5 }, { 60.0, 9.0 }, { 20.0, 40.0 }, { 4.0, 20.0 },
+                                            { 10.0, 5.0 } };
+
+static int lv_loss(int i, double t, const double *y, double *l, double *dl, void *user)
+{
+    (void)t;
+    (void)user;
+    double w = 1.0 / (1.0 + i);
+    *l = 0.0;
+    for (int k = 0; k < 2; k++) {
+        double r = y[k] - lv_target[i][k];
+        *l += 0.5 * w * r * r;
+        dl[k] = w * r;
+    }
+    return 0;
+}
+
+static nexp_ode_grad_options grad_opts(nexp_ode_grad_method m)
+{
+    nexp_ode_grad_options o = NEXP_ODE_GRAD_OPTIONS_INIT;
+    o.method = m;
+    o.ode.rtol = 1e-11;
+    o.ode.atol = 1e-9;
+    o.fixed_steps = 20;
+    o.checkpoint_steps = 50;
+    return o;
+}
+
+/* Loss only, through the same method (for central differences). */
+static double lv_loss_of(const nexp_ode_grad_options *o, const double *p, const double *y0)
+{
+    double pc[4], l = NAN;
+    memcpy(pc, p, sizeof pc);
+    nexp_ode_system sys;
+    nexp_ode_builtin_system("lotka-volterra", pc, &sys, NULL);
+    nexp_ode_gradient(&sys, o, 0.0, y0, LV_NT, lv_t, lv_loss, NULL, &l, NULL, NULL, NULL, NULL, NULL);
+    return l;
+}
+
+/* g (6: dp then dy0) by central differences of the method's own loss. */
+static void lv_fd_gradient(const nexp_ode_grad_options *o, double *g)
+{
+    double p[4] = { 0.55, 0.028, 0.84, 0.026 }, y0[2] = { 30.0, 4.0 };
+    for (int k = 0; k < 6; k++) {
+        double *v = k < 4 ? &p[k] : &y0[k - 4];
+        double v0 = *v, h = 1e-5 * fabs(v0);
+        *v = v0 + h;
+        double lp = lv_loss_of(o, p, y0);
+        *v = v0 - h;
+        double lm = lv_loss_of(o, p, y0);
+        *v = v0;
+        g[k] = (lp - lm) / (2 * h);
+    }
+}
+
+static int grads_agree(const double *a, const double *b, int n, double rel)
+{
+    int ok = 1;
+    for (int k = 0; k < n; k++) {
+        if (!(fabs(a[k] - b[k]) <= rel * fabs(b[k]) + 1e-12)) {
+            printf("\n  component %d: %.10g vs %.10g (rel %.2e)", k, a[k], b[k], rel_diff(a[k], b[k]));
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
+static void lv_gradient(nexp_ode_grad_method m, nexp_ode_linsol ls, nexp_ode_method lmm, double *g, double *loss,
+                        nexp_ode_stats *st)
+{
+    double p[4] = { 0.55, 0.028, 0.84, 0.026 }, y0[2] = { 30.0, 4.0 };
+    nexp_ode_system sys;
+    nexp_ode_builtin_system("lotka-volterra", p, &sys, NULL);
+    nexp_ode_grad_options o = grad_opts(m);
+    o.ode.linsol = ls;
+    o.ode.method = lmm;
+    nexp_error err = NEXP_ERROR_INIT;
+    double Y[LV_NT * 2];
+    CU_ASSERT_EQUAL(nexp_ode_gradient(&sys, &o, 0.0, y0, LV_NT, lv_t, lv_loss, NULL, loss, Y, g, g + 4, st, &err),
+                    NEXP_OK);
+    if (err.code != NEXP_OK) {
+        printf("\n  %s", err.msg);
+    }
+    CU_ASSERT_DOUBLE_EQUAL(Y[0], 30.0, 0.0);
+}
+
+static void adjoint_gradient_matches_central_differences(void)
+{
+    double g[6], fd[6], loss;
+    nexp_ode_stats st;
+    nexp_ode_grad_options o = grad_opts(NEXP_ODE_GRAD_ADJOINT);
+    lv_fd_gradient(&o, fd);
+    const nexp_ode_linsol ls[3] = { NEXP_ODE_LS_DENSE, NEXP_ODE_LS_SPGMR, NEXP_ODE_LS_FIXED_POINT };
+    const nexp_ode_method lmm[3] = { NEXP_ODE_BDF, NEXP_ODE_BDF, NEXP_ODE_ADAMS };
+    for (int k = 0; k < 3; k++) {
+        lv_gradient(NEXP_ODE_GRAD_ADJOINT, ls[k], lmm[k], g, &loss, &st);
+        CU_ASSERT(grads_agree(g, fd, 6, 1e-5));
+        CU_ASSERT(st.backward_steps > 0 && st.checkpoints > 0);
+    }
+}
+
+static void forward_sensitivities_match_central_differences(void)
+{
+    double g[6], fd[6], loss;
+    nexp_ode_stats st;
+    nexp_ode_grad_options o = grad_opts(NEXP_ODE_GRAD_FORWARD);
+    lv_fd_gradient(&o, fd);
+    lv_gradient(NEXP_ODE_GRAD_FORWARD, NEXP_ODE_LS_DENSE, NEXP_ODE_BDF, g, &loss, &st);
+    CU_ASSERT(grads_agree(g, fd, 6, 1e-5));
+    lv_gradient(NEXP_ODE_GRAD_FORWARD, NEXP_ODE_LS_FIXED_POINT, NEXP_ODE_ADAMS, g, &loss, &st);
+    CU_ASSERT(grads_agree(g, fd, 6, 1e-5));
+}
+
+static void backprop_gradients_are_exact_for_the_discrete_solution(void)
+{
+    double g[6], fd[6], loss;
+    nexp_ode_stats st;
+    const nexp_ode_grad_method m[2] = { NEXP_ODE_GRAD_BACKPROP_RK4, NEXP_ODE_GRAD_BACKPROP_DOPRI5 };
+    for (int k = 0; k < 2; k++) {
+        nexp_ode_grad_options o = grad_opts(m[k]);
+        lv_fd_gradient(&o, fd);
+        lv_gradient(m[k], NEXP_ODE_LS_DENSE, NEXP_ODE_BDF, g, &loss, &st);
+        CU_ASSERT(grads_agree(g, fd, 6, 1e-5));
+        CU_ASSERT(st.steps >= 4 * (k == 0 ? 20 : 1));
+    }
+}
+
+static void all_gradient_methods_agree_with_each_other(void)
+{
+    double ga[6], gf[6], gd[6], la, lf, ld;
+    nexp_ode_stats st;
+    lv_gradient(NEXP_ODE_GRAD_ADJOINT, NEXP_ODE_LS_DENSE, NEXP_ODE_BDF, ga, &la, &st);
+    lv_gradient(NEXP_ODE_GRAD_FORWARD, NEXP_ODE_LS_DENSE, NEXP_ODE_BDF, gf, &lf, &st);
+    lv_gradient(NEXP_ODE_GRAD_BACKPROP_DOPRI5, NEXP_ODE_LS_DENSE, NEXP_ODE_BDF, gd, &ld, &st);
+    CU_ASSERT(rel_diff(la, lf) < 1e-7 && rel_diff(la, ld) < 1e-7);
+    CU_ASSERT(grads_agree(ga, gf, 6, 1e-5));
+    CU_ASSERT(grads_agree(gd, gf, 6, 1e-5));
+}
+
+static void gradient_methods_refuse_systems_without_products(void)
+{
+    nexp_ode_system sys = { 1, 0, failing_rhs, NULL, NULL, NULL };
+    double y0[1] = { 1.0 }, t[1] = { 0.2 }, l;
+    nexp_ode_grad_options o = NEXP_ODE_GRAD_OPTIONS_INIT;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL(nexp_ode_gradient(&sys, &o, 0.0, y0, 1, t, lv_loss, NULL, &l, NULL, NULL, NULL, NULL, &err),
+                    NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "vjp") != NULL);
+    nexp_ode_grad_method m;
+    CU_ASSERT_EQUAL(nexp_ode_grad_method_parse("backprop", &m, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(m, NEXP_ODE_GRAD_BACKPROP_DOPRI5);
+    CU_ASSERT_EQUAL(nexp_ode_grad_method_parse("magic", &m, NULL), NEXP_ERR_ARG);
+}
+
 static CU_TestInfo tests[] = {
     { "cvode_bdf_on_robertson_matches_the_sundials_reference_output",
       cvode_bdf_on_robertson_matches_the_sundials_reference_output },
@@ -228,6 +388,12 @@ static CU_TestInfo tests[] = {
     { "a_fatal_right_hand_side_failure_is_reported", a_fatal_right_hand_side_failure_is_reported },
     { "unsorted_output_times_are_refused", unsorted_output_times_are_refused },
     { "builtin_jacobian_products_match_finite_differences", builtin_jacobian_products_match_finite_differences },
+    { "adjoint_gradient_matches_central_differences", adjoint_gradient_matches_central_differences },
+    { "forward_sensitivities_match_central_differences", forward_sensitivities_match_central_differences },
+    { "backprop_gradients_are_exact_for_the_discrete_solution",
+      backprop_gradients_are_exact_for_the_discrete_solution },
+    { "all_gradient_methods_agree_with_each_other", all_gradient_methods_agree_with_each_other },
+    { "gradient_methods_refuse_systems_without_products", gradient_methods_refuse_systems_without_products },
     CU_TEST_INFO_NULL,
 };
 
