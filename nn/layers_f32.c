@@ -1,0 +1,5 @@
+/* Layer kernels in float (image networks): instantiates layers.inc with T = float. */
+#define T float
+#define NX(name) name##_f32
+#define GEMM cblas_sgemm
+#include "layers.inc"
