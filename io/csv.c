@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "nexp_csv.h"
+#include "nexp_h5.h"
 #include "nexp_io.h"
 
 #define CSV_MAX_COLS 1024
@@ -470,4 +472,64 @@ nexp_status nexp_csv_write(const char *path, const char *const *names, int ncols
         return nexp_error_set(err, NEXP_ERR_IO, "%s: write failed", path);
     }
     return nexp_atomic_commit(&af, err);
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcasecmp(s + a - b, suf) == 0;
+}
+
+nexp_status nexp_trajectory_write(const char *path, const char *time_name, const char *state_names, const double *t,
+                                  const double *Y, long nt, int n, const char *metadata, nexp_error *err)
+{
+    if (path == NULL || time_name == NULL || state_names == NULL || t == NULL || Y == NULL || nt < 1 || n < 1 ||
+        n >= CSV_MAX_COLS) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "trajectory: need a path, names, times and states");
+    }
+    if (has_suffix(path, ".h5")) {
+        nexp_h5_file *h = NULL;
+        size_t dt[1] = { (size_t)nt }, dy[2] = { (size_t)nt, (size_t)n };
+        nexp_status st = nexp_h5_create(&h, path, err);
+        if (st == NEXP_OK && (st = nexp_h5_write_array(h, "time", NEXP_H5_DOUBLE, 1, dt, t, err)) == NEXP_OK &&
+            (st = nexp_h5_write_array(h, "states", NEXP_H5_DOUBLE, 2, dy, Y, err)) == NEXP_OK &&
+            (st = nexp_h5_write_attr_string(h, "/", "time_name", time_name, err)) == NEXP_OK &&
+            (st = nexp_h5_write_attr_string(h, "/", "state_names", state_names, err)) == NEXP_OK &&
+            (metadata == NULL || (st = nexp_h5_write_attr_string(h, "/", "metadata", metadata, err)) == NEXP_OK)) {
+            st = nexp_h5_commit(h, err);
+        }
+        nexp_h5_close(h);
+        return st;
+    }
+    if (!has_suffix(path, ".csv")) {
+        return nexp_error_set(err, NEXP_ERR_UNSUPPORTED, "%s: unknown extension (expected .csv or .h5)", path);
+    }
+    char *copy = dup_str(state_names);
+    const char **names = malloc(((size_t)n + 1) * sizeof *names);
+    double *table = malloc((size_t)nt * ((size_t)n + 1) * sizeof *table);
+    nexp_status st = NEXP_OK;
+    if (copy == NULL || names == NULL || table == NULL) {
+        st = nexp_error_set(err, NEXP_ERR_NOMEM, "trajectory: out of memory");
+        goto done;
+    }
+    char *fields[CSV_MAX_COLS];
+    int k = split_fields(copy, fields, CSV_MAX_COLS);
+    if (k != n) {
+        st = nexp_error_set(err, NEXP_ERR_ARG, "trajectory: %d state names for %d states", k, n);
+        goto done;
+    }
+    names[0] = time_name;
+    for (int i = 0; i < n; i++) {
+        names[i + 1] = fields[i];
+    }
+    for (long r = 0; r < nt; r++) {
+        table[(size_t)r * (n + 1)] = t[r];
+        memcpy(table + (size_t)r * (n + 1) + 1, Y + (size_t)r * n, (size_t)n * sizeof *table);
+    }
+    st = nexp_csv_write(path, names, n + 1, table, nt, err);
+done:
+    free(copy);
+    free(names);
+    free(table);
+    return st;
 }

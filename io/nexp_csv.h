@@ -52,6 +52,12 @@ int nexp_series_find_group(const nexp_series *s, const char *name);
 nexp_status nexp_csv_write(const char *path, const char *const *names, int ncols, const double *data, long nrows,
                            nexp_error *err);
 
+/* One trajectory, t (nt) and Y (nt, n) row-major, by extension: ".csv" (columns time_name, then
+ * the comma-separated state_names) or ".h5" (datasets "time" (nt) and "states" (nt, n), float64,
+ * with string attributes state_names and metadata on the root). metadata may be NULL. Atomic. */
+nexp_status nexp_trajectory_write(const char *path, const char *time_name, const char *state_names, const double *t,
+                                  const double *Y, long nt, int n, const char *metadata, nexp_error *err);
+
 #ifdef __cplusplus
 }
 #endif
