@@ -603,6 +603,101 @@ static void mask_of_the_wrong_shape_is_refused(void)
     nexp_field_free(a);
 }
 
+static void numeric_datasets_of_other_types_read_as_fields_within_the_limits(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", nexp_test_tmp("foreign_types.h5"));
+    uint8_t img[2 * 3 * 4];
+    for (int i = 0; i < 24; i++) {
+        img[i] = (uint8_t)(250 - 7 * i);
+    }
+    static uint8_t many[5000];
+    const size_t dims[3] = { 2, 3, 4 }, too_many[3] = { 5000, 1, 1 }, empty[3] = { 1, 0, 4 };
+    nexp_h5_file *h = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_create(&h, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_write_array(h, "bytes", NEXP_H5_UINT8, 3, dims, img, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_write_array(h, "channels", NEXP_H5_UINT8, 3, too_many, many, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_write_array(h, "empty", NEXP_H5_UINT8, 3, empty, NULL, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_commit(h, &err), NEXP_OK);
+    nexp_h5_close(h);
+    nexp_field *f = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_read_field(path, "bytes", &f, NULL, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(f->width, 4);
+    CU_ASSERT_EQUAL(f->height, 3);
+    CU_ASSERT_EQUAL(f->channels, 2);
+    CU_ASSERT_EQUAL(nexp_field_get(f, 1, 3, 2), (float)img[12 + 2 * 4 + 3]);
+    nexp_field_free(f);
+    f = NULL;
+    CU_ASSERT_EQUAL(nexp_h5_read_field(path, "channels", &f, NULL, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT(strstr(err.msg, "channels: invalid channel count 5000") != NULL);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_h5_read_field(path, "empty", &f, NULL, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT(strstr(err.msg, "empty: invalid dimensions 4 x 0") != NULL);
+    CU_ASSERT_PTR_NULL(f);
+}
+
+/* Lotka-Volterra-like trajectory: records appended one step at a time, as an ODE driver would. */
+static void records_append_one_step_at_a_time_and_read_back_in_ranges(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", nexp_test_tmp("trajectory.h5"));
+    nexp_h5_file *h = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    const size_t n2[1] = { 2 }, n3[1] = { 3 };
+    double y[2] = { 30.0, 4.0 }, t = 1900.0;
+    const int steps = 300;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_create(&h, path, &err), NEXP_OK);
+    for (int k = 0; k < steps; k++) {
+        CU_ASSERT_EQUAL(nexp_h5_append(h, "traj/y", NEXP_H5_DOUBLE, 1, n2, y, &err), NEXP_OK);
+        CU_ASSERT_EQUAL(nexp_h5_append(h, "traj/t", NEXP_H5_DOUBLE, 0, NULL, &t, &err), NEXP_OK);
+        double dy0 = 0.02 * (0.55 * y[0] - 0.028 * y[0] * y[1]), dy1 = 0.02 * (-0.84 * y[1] + 0.026 * y[0] * y[1]);
+        y[0] += dy0;
+        y[1] += dy1;
+        t += 0.02;
+    }
+    CU_ASSERT_EQUAL(nexp_h5_append(h, "traj/y", NEXP_H5_DOUBLE, 1, n3, y, &err), NEXP_ERR_MISMATCH);
+    CU_ASSERT(strstr(err.msg, "shape (3)") != NULL);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_h5_append(h, "traj/y", NEXP_H5_FLOAT, 1, n2, y, &err), NEXP_ERR_MISMATCH);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_h5_commit(h, &err), NEXP_OK);
+    nexp_h5_close(h);
+
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_open_read(&h, path, &err), NEXP_OK);
+    nexp_h5_array_meta info;
+    CU_ASSERT_EQUAL(nexp_h5_array_info(h, "traj/y", &info, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(info.rank, 2);
+    CU_ASSERT_EQUAL(info.dims[0], (size_t)steps);
+    CU_ASSERT_EQUAL(info.dims[1], 2);
+    double *all = malloc(sizeof(double) * 2 * steps), *ts = malloc(sizeof(double) * steps), part[6];
+    const size_t dims[2] = { (size_t)steps, 2 }, tdims[1] = { (size_t)steps };
+    CU_ASSERT_EQUAL(nexp_h5_read_array(h, "traj/y", NEXP_H5_DOUBLE, 2, dims, all, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_read_array(h, "traj/t", NEXP_H5_DOUBLE, 1, tdims, ts, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(all[0], 30.0);
+    CU_ASSERT_EQUAL(ts[0], 1900.0);
+    CU_ASSERT_EQUAL(nexp_h5_read_records(h, "traj/y", NEXP_H5_DOUBLE, 150, 3, part, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(memcmp(part, &all[300], sizeof part), 0);
+    CU_ASSERT_EQUAL(nexp_h5_read_records(h, "traj/y", NEXP_H5_DOUBLE, 298, 3, part, &err), NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "[298, 301) out of range") != NULL);
+    nexp_error_clear(&err);
+    for (int k = 1; k < steps; k++) {
+        CU_ASSERT_FATAL(ts[k] > ts[k - 1]);
+    }
+    /* the last state equals what the loop computed before its final update, so recompute it */
+    double yl[2] = { 30.0, 4.0 };
+    for (int k = 0; k < steps - 1; k++) {
+        double dy0 = 0.02 * (0.55 * yl[0] - 0.028 * yl[0] * yl[1]), dy1 = 0.02 * (-0.84 * yl[1] + 0.026 * yl[0] * yl[1]);
+        yl[0] += dy0;
+        yl[1] += dy1;
+    }
+    CU_ASSERT_EQUAL(all[2 * (steps - 1)], yl[0]);
+    CU_ASSERT_EQUAL(all[2 * (steps - 1) + 1], yl[1]);
+    free(all);
+    free(ts);
+    nexp_h5_close(h);
+}
+
 static CU_TestInfo tests[] = {
     { "field_round_trips_bit_identically_with_its_attributes", field_round_trips_bit_identically_with_its_attributes },
     { "flow_with_unknown_vectors_keeps_its_mask", flow_with_unknown_vectors_keeps_its_mask },
@@ -621,6 +716,10 @@ static CU_TestInfo tests[] = {
     { "checkpoint_writer_closed_without_commit_leaves_nothing", checkpoint_writer_closed_without_commit_leaves_nothing },
     { "several_fields_share_one_file_through_a_handle", several_fields_share_one_file_through_a_handle },
     { "mask_of_the_wrong_shape_is_refused", mask_of_the_wrong_shape_is_refused },
+    { "numeric_datasets_of_other_types_read_as_fields_within_the_limits",
+      numeric_datasets_of_other_types_read_as_fields_within_the_limits },
+    { "records_append_one_step_at_a_time_and_read_back_in_ranges",
+      records_append_one_step_at_a_time_and_read_back_in_ranges },
     CU_TEST_INFO_NULL,
 };
 
