@@ -68,8 +68,15 @@ static int split_fields(char *line, char **fields, int max)
     return n;
 }
 
+/* Blank lines and comment lines (first non-blank character '#') carry no data. */
 static int is_blank(const char *s)
 {
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    if (*s == '#') {
+        return 1;
+    }
     for (; *s; s++) {
         if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') {
             return 0;

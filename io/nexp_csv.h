@@ -9,7 +9,7 @@
  *   nexp_csv_write("run.csv", names, 3, table, nrows, &err);                    // atomic
  *
  * Reading: the first line is a header of column names; fields are separated by commas and may be
- * double-quoted ("Subject"); blank lines are skipped. The caller names the time column, the state
+ * double-quoted ("Subject"); blank lines and comment lines starting with '#' are skipped. The caller names the time column, the state
  * columns (comma-separated; NULL: every other column except the group column) and optionally a
  * group column whose values split the rows into trajectories (one per subject), kept in order of
  * first appearance. Errors name the file, the line and the column: a missing column, a ragged row,

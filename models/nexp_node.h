@@ -70,7 +70,7 @@ typedef struct nexp_node_spec {
     nexp_node_input input;
     const char *physics;            /* built-in physics name, NULL or "none": pure network */
     const nexp_node_physics *custom; /* the caller's physics (overrides physics); copied */
-    double net_scale;               /* initial output layer multiplied by this (small: start near g) */
+    double net_scale;               /* initial output layer multiplied by this (0: start exactly at g) */
 } nexp_node_spec;
 
 #define NEXP_NODE_SPEC_INIT { 0, 50, 1, NEXP_ACT_TANH, NEXP_NODE_INPUT_IDENTITY, NULL, NULL, 1.0 }

@@ -17,7 +17,8 @@
  * observation. Separate solves run in parallel (OpenMP, one work area per thread) and their
  * gradients are summed in a fixed order, so results do not depend on the thread count. A solve
  * that fails (solver error, non-finite state) is reported through the callback and left out of
- * that iteration's average; an iteration whose solves all fail makes no update. The optimiser
+ * that iteration's average; an iteration whose solves all fail makes no update, and 20 such
+ * iterations in a row end training with NEXP_ERR_SOLVER naming the last failure. The optimiser
  * (nn/nexp_optim.h: Adam, RMSprop, ..., with schedules and clipping) updates model->params.
  */
 #ifndef NEXP_NODE_TRAIN_H

@@ -7,6 +7,9 @@
 
 #include "nexp_node_train.h"
 
+/* Training stops with an error after this many consecutive iterations in which every solve failed. */
+#define NODE_MAX_FAILED_ITERS 20
+
 void nexp_node_train_state_free(nexp_node_train_state *st)
 {
     if (st != NULL) {
@@ -231,6 +234,8 @@ nexp_status nexp_node_train(nexp_node *model, const nexp_series *data, const nex
             goto done;
         }
     }
+    int all_failed_run = 0;
+    char last_failure[NEXP_ERROR_MSG_MAX] = "";
     while (s->iter < o->iters) {
         plan_jobs(&c, o, &s->rng, n_windows, total_windows);
         run_jobs(&c, o);
@@ -265,6 +270,10 @@ nexp_status nexp_node_train(nexp_node *model, const nexp_series *data, const nex
         }
         s->iter++;
         s->failed += failed;
+        all_failed_run = failed == c.n_jobs ? all_failed_run + 1 : 0;
+        if (failure != NULL) {
+            snprintf(last_failure, sizeof last_failure, "%s", failure);
+        }
         s->loss = wsum > 0.0 ? lsum / wsum : NAN;
         if (o->on_iter != NULL) {
             nexp_node_iter_info info = { s->iter, o->iters, s->loss, gnorm, lr, c.n_jobs, failed, failure };
@@ -272,6 +281,13 @@ nexp_status nexp_node_train(nexp_node *model, const nexp_series *data, const nex
                 st = nexp_error_set(err, NEXP_ERR_INTERRUPTED, "node: training stopped at iteration %ld", s->iter);
                 break;
             }
+        }
+        if (all_failed_run >= NODE_MAX_FAILED_ITERS) {
+            st = nexp_error_set(err, NEXP_ERR_SOLVER,
+                                "node: every solve failed in %d consecutive iterations (last: %s); try smaller "
+                                "initial network output (net_scale), a smaller learning rate or looser tolerances",
+                                NODE_MAX_FAILED_ITERS, last_failure);
+            break;
         }
         if (o->ckpt_path != NULL && o->ckpt_every > 0 && s->iter % o->ckpt_every == 0 && s->iter < o->iters &&
             (st = nexp_node_save(o->ckpt_path, model, s, data, err)) != NEXP_OK) {
