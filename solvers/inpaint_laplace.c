@@ -42,6 +42,7 @@ struct nexp_laplace_plan {
     mg_level lev[32];
     float *known;       /* (h, w) 1 = known pixel */
     double *cg_x, *cg_b, *cg_r, *cg_z, *cg_p, *cg_q; /* (h, w) PCG vectors on level 0 */
+    double *row_sums;   /* (h) partial sums of dot products */
 };
 
 static void level_free(mg_level *l)
@@ -248,6 +249,7 @@ void nexp_laplace_plan_free(nexp_laplace_plan *plan)
     free(plan->cg_z);
     free(plan->cg_p);
     free(plan->cg_q);
+    free(plan->row_sums);
     free(plan);
 }
 
@@ -273,7 +275,8 @@ nexp_status nexp_laplace_plan_create(nexp_laplace_plan **out, const nexp_field *
     p->cg_z = malloc(n * sizeof(double));
     p->cg_p = malloc(n * sizeof(double));
     p->cg_q = malloc(n * sizeof(double));
-    if (!p->known || !p->cg_x || !p->cg_b || !p->cg_r || !p->cg_z || !p->cg_p || !p->cg_q) {
+    p->row_sums = malloc((size_t)h * sizeof(double));
+    if (!p->known || !p->cg_x || !p->cg_b || !p->cg_r || !p->cg_z || !p->cg_p || !p->cg_q || !p->row_sums) {
         goto nomem;
     }
     size_t nknown = 0;
@@ -330,12 +333,24 @@ nomem:
     return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory planning the Laplace solver for %d x %d", w, h);
 }
 
-static double dot(const double *a, const double *b, size_t n)
+/* a . b over (h, w) vectors: per-row partial sums in parallel, then a fixed-order sum, so the result
+ * does not depend on the thread count. */
+static double dot(const nexp_laplace_plan *p, const double *a, const double *b)
 {
+    const int w = p->width, h = p->height;
+    double *part = p->row_sums;
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < h; y++) {
+        const double *ar = a + (size_t)y * (size_t)w, *br = b + (size_t)y * (size_t)w;
+        double s = 0.0;
+        for (int x = 0; x < w; x++) {
+            s += ar[x] * br[x];
+        }
+        part[y] = s;
+    }
     double s = 0.0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
-    for (size_t k = 0; k < n; k++) {
-        s += a[k] * b[k];
+    for (int y = 0; y < h; y++) {
+        s += part[y];
     }
     return s;
 }
@@ -418,12 +433,12 @@ nexp_status nexp_laplace_plan_solve(nexp_laplace_plan *p, nexp_field *u, double 
                 x[k] = p->known[k] != 0.0f ? 0.0 : (double)row[xx];
             }
         }
-        double bnorm = sqrt(dot(b, b, n));
+        double bnorm = sqrt(dot(p, b, b));
         level_apply(l0, x, q);
         for (size_t k = 0; k < n; k++) {
             r[k] = b[k] - q[k];
         }
-        double rnorm = sqrt(dot(r, r, n));
+        double rnorm = sqrt(dot(p, r, r));
         int it = 0;
         if (bnorm == 0.0) {
             memset(x, 0, n * sizeof(double));
@@ -441,7 +456,7 @@ nexp_status nexp_laplace_plan_solve(nexp_laplace_plan *p, nexp_field *u, double 
             memcpy(l0->b, r, n * sizeof(double));
             vcycle(p, 0);
             memcpy(z, l0->x, n * sizeof(double));
-            double rz_new = dot(r, z, n);
+            double rz_new = dot(p, r, z);
             if (it == 0) {
                 memcpy(pp, z, n * sizeof(double));
             } else {
@@ -453,7 +468,7 @@ nexp_status nexp_laplace_plan_solve(nexp_laplace_plan *p, nexp_field *u, double 
             }
             rz = rz_new;
             level_apply(l0, pp, q);
-            double pq = dot(pp, q, n);
+            double pq = dot(p, pp, q);
             if (!(pq > 0.0)) {
                 return nexp_error_set(err, NEXP_ERR_SOLVER,
                                       "Laplace solver broke down at iteration %d (p'Ap = %g, channel %d)", it, pq,
@@ -465,7 +480,7 @@ nexp_status nexp_laplace_plan_solve(nexp_laplace_plan *p, nexp_field *u, double 
                 x[k] += alpha * pp[k];
                 r[k] -= alpha * q[k];
             }
-            rnorm = sqrt(dot(r, r, n));
+            rnorm = sqrt(dot(p, r, r));
             it++;
         }
         for (int y = 0; y < h; y++) {
