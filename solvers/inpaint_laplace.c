@@ -21,19 +21,20 @@
 #include "nexp_inpaint.h"
 
 #define MG_MIN_CELLS 16     /* stop coarsening at this many cells */
-#define MG_PRE 1            /* red-black sweeps before the coarse correction */
-#define MG_POST 1           /* and after */
+#define MG_PRE 2            /* red-black sweeps before the coarse correction */
+#define MG_POST 2           /* and after */
 #define MG_COARSE_SWEEPS 40 /* symmetric sweeps on the coarsest level */
-#define MG_OMEGA 1.6        /* coarse-correction scale */
+#define MG_OMEGA 1.4        /* coarse-correction scale */
+#define MG_PARALLEL_MIN 16384 /* smaller levels run on one thread */
 
 typedef struct mg_level {
     int w, h;
-    double *d;  /* (h, w) diagonal, 0 = inactive */
-    double *we; /* (h, w) weight to the east neighbour (0 in the last column) */
-    double *ws; /* (h, w) weight to the south neighbour (0 in the last row) */
-    double *x;  /* (h, w) correction */
-    double *b;  /* (h, w) right-hand side */
-    double *r;  /* (h, w) residual */
+    float *d;  /* (h, w) diagonal, 0 = inactive */
+    float *we; /* (h, w) weight to the east neighbour (0 in the last column) */
+    float *ws; /* (h, w) weight to the south neighbour (0 in the last row) */
+    float *x;  /* (h, w) correction */
+    float *b;  /* (h, w) right-hand side */
+    float *r;  /* (h, w) residual */
 } mg_level;
 
 struct nexp_laplace_plan {
@@ -60,16 +61,16 @@ static int level_alloc(mg_level *l, int w, int h)
     size_t n = (size_t)w * (size_t)h;
     l->w = w;
     l->h = h;
-    l->d = calloc(n, sizeof(double));
-    l->we = calloc(n, sizeof(double));
-    l->ws = calloc(n, sizeof(double));
-    l->x = calloc(n, sizeof(double));
-    l->b = calloc(n, sizeof(double));
-    l->r = calloc(n, sizeof(double));
+    l->d = calloc(n, sizeof(float));
+    l->we = calloc(n, sizeof(float));
+    l->ws = calloc(n, sizeof(float));
+    l->x = calloc(n, sizeof(float));
+    l->b = calloc(n, sizeof(float));
+    l->r = calloc(n, sizeof(float));
     return (l->d && l->we && l->ws && l->x && l->b && l->r) ? 0 : -1;
 }
 
-/* y = A x on one level. */
+/* y = A x on one level, in double (the CG operator). */
 static void level_apply(const mg_level *l, const double *x, double *y)
 {
     const int w = l->w, h = l->h;
@@ -77,7 +78,7 @@ static void level_apply(const mg_level *l, const double *x, double *y)
     for (int j = 0; j < h; j++) {
         for (int i = 0; i < w; i++) {
             size_t k = (size_t)j * (size_t)w + (size_t)i;
-            if (l->d[k] == 0.0) {
+            if (l->d[k] == 0.0f) {
                 y[k] = 0.0;
                 continue;
             }
@@ -99,14 +100,34 @@ static void level_apply(const mg_level *l, const double *x, double *y)
     }
 }
 
-/* r = b - A x. */
+/* r = b - A x on one level, in float (inside the preconditioner). */
 static void level_residual(mg_level *l)
 {
-    level_apply(l, l->x, l->r);
-    size_t n = (size_t)l->w * (size_t)l->h;
-#pragma omp parallel for schedule(static)
-    for (size_t k = 0; k < n; k++) {
-        l->r[k] = l->b[k] - l->r[k];
+    const int w = l->w, h = l->h;
+    const float *x = l->x;
+#pragma omp parallel for schedule(static) if (w * h > MG_PARALLEL_MIN)
+    for (int j = 0; j < h; j++) {
+        for (int i = 0; i < w; i++) {
+            size_t k = (size_t)j * (size_t)w + (size_t)i;
+            if (l->d[k] == 0.0f) {
+                l->r[k] = 0.0f;
+                continue;
+            }
+            float s = l->b[k] - l->d[k] * x[k];
+            if (i + 1 < w) {
+                s += l->we[k] * x[k + 1];
+            }
+            if (i > 0) {
+                s += l->we[k - 1] * x[k - 1];
+            }
+            if (j + 1 < h) {
+                s += l->ws[k] * x[k + (size_t)w];
+            }
+            if (j > 0) {
+                s += l->ws[k - (size_t)w] * x[k - (size_t)w];
+            }
+            l->r[k] = s;
+        }
     }
 }
 
@@ -114,15 +135,15 @@ static void level_residual(mg_level *l)
 static void level_sweep(mg_level *l, int colour)
 {
     const int w = l->w, h = l->h;
-    double *x = l->x;
-#pragma omp parallel for schedule(static)
+    float *x = l->x;
+#pragma omp parallel for schedule(static) if (w * h > MG_PARALLEL_MIN)
     for (int j = 0; j < h; j++) {
         for (int i = (j + colour) & 1; i < w; i += 2) {
             size_t k = (size_t)j * (size_t)w + (size_t)i;
-            if (l->d[k] == 0.0) {
+            if (l->d[k] == 0.0f) {
                 continue;
             }
-            double s = l->b[k];
+            float s = l->b[k];
             if (i + 1 < w) {
                 s += l->we[k] * x[k + 1];
             }
@@ -176,9 +197,9 @@ static void level_coarsen(const mg_level *f, mg_level *c)
             size_t K = (size_t)J * (size_t)cw + (size_t)I;
             /* Exact zero for inactive cells; rounding cannot make an active diagonal vanish because
              * every active aggregate touches a known pixel or a neighbour cell. */
-            c->d[K] = d > 1e-12 ? d : 0.0;
-            c->we[K] = I + 1 < cw ? we : 0.0;
-            c->ws[K] = J + 1 < ch ? ws : 0.0;
+            c->d[K] = d > 1e-6 ? (float)d : 0.0f;
+            c->we[K] = I + 1 < cw ? (float)we : 0.0f;
+            c->ws[K] = J + 1 < ch ? (float)ws : 0.0f;
         }
     }
 }
@@ -187,7 +208,7 @@ static void vcycle(nexp_laplace_plan *p, int li)
 {
     mg_level *l = &p->lev[li];
     size_t n = (size_t)l->w * (size_t)l->h;
-    memset(l->x, 0, n * sizeof(double));
+    memset(l->x, 0, n * sizeof(float));
     if (li == p->nlev - 1) {
         for (int s = 0; s < MG_COARSE_SWEEPS; s++) {
             level_sweep(l, 0);
@@ -206,10 +227,10 @@ static void vcycle(nexp_laplace_plan *p, int li)
     level_residual(l);
     mg_level *c = &p->lev[li + 1];
     const int fw = l->w, fh = l->h, cw = c->w, ch = c->h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (fw * fh > MG_PARALLEL_MIN)
     for (int J = 0; J < ch; J++) {
         for (int I = 0; I < cw; I++) {
-            double s = 0.0;
+            float s = 0.0f;
             for (int dy = 0; dy < 2 && 2 * J + dy < fh; dy++) {
                 for (int dx = 0; dx < 2 && 2 * I + dx < fw; dx++) {
                     s += l->r[(size_t)(2 * J + dy) * (size_t)fw + (size_t)(2 * I + dx)];
@@ -219,12 +240,12 @@ static void vcycle(nexp_laplace_plan *p, int li)
         }
     }
     vcycle(p, li + 1);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (fw * fh > MG_PARALLEL_MIN)
     for (int y = 0; y < fh; y++) {
         for (int x = 0; x < fw; x++) {
             size_t k = (size_t)y * (size_t)fw + (size_t)x;
-            if (l->d[k] != 0.0) {
-                l->x[k] += MG_OMEGA * c->x[(size_t)(y / 2) * (size_t)cw + (size_t)(x / 2)];
+            if (l->d[k] != 0.0f) {
+                l->x[k] += (float)MG_OMEGA * c->x[(size_t)(y / 2) * (size_t)cw + (size_t)(x / 2)];
             }
         }
     }
@@ -304,12 +325,12 @@ nexp_status nexp_laplace_plan_create(nexp_laplace_plan **out, const nexp_field *
                 continue;
             }
             int deg = (x > 0) + (x + 1 < w) + (y > 0) + (y + 1 < h);
-            l0->d[k] = (double)deg;
+            l0->d[k] = (float)deg;
             if (x + 1 < w && p->known[k + 1] == 0.0f) {
-                l0->we[k] = 1.0;
+                l0->we[k] = 1.0f;
             }
             if (y + 1 < h && p->known[k + (size_t)w] == 0.0f) {
-                l0->ws[k] = 1.0;
+                l0->ws[k] = 1.0f;
             }
         }
     }
@@ -453,9 +474,15 @@ nexp_status nexp_laplace_plan_solve(nexp_laplace_plan *p, nexp_field *u, double 
                                       "(channel %d, tolerance %.3g)",
                                       rnorm / bnorm, it, c, tol);
             }
-            memcpy(l0->b, r, n * sizeof(double));
+#pragma omp parallel for schedule(static)
+            for (size_t k = 0; k < n; k++) {
+                l0->b[k] = (float)r[k];
+            }
             vcycle(p, 0);
-            memcpy(z, l0->x, n * sizeof(double));
+#pragma omp parallel for schedule(static)
+            for (size_t k = 0; k < n; k++) {
+                z[k] = (double)l0->x[k];
+            }
             double rz_new = dot(p, r, z);
             if (it == 0) {
                 memcpy(pp, z, n * sizeof(double));
