@@ -7,6 +7,9 @@
 #include "nexp_inpaint.h"
 #include "nexp_progress.h"
 
+/* Loops over fewer pixels than this run on one thread: a parallel region costs more there. */
+#define PARALLEL_MIN_PIXELS 16384
+
 /* ---- inputs ---------------------------------------------------------------------------------- */
 
 static int value_known(float v)
@@ -113,7 +116,7 @@ nexp_status nexp_field_pool2(const nexp_field *fine, const nexp_field *weights, 
     }
     const int cw = coarse->width, ch = coarse->height;
     for (int c = 0; c < fine->channels; c++) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (cw * ch > PARALLEL_MIN_PIXELS / 4)
         for (int J = 0; J < ch; J++) {
             float *crow = nexp_field_row(coarse, c, J);
             for (int I = 0; I < cw; I++) {
@@ -144,7 +147,7 @@ nexp_status nexp_field_upsample_bilinear(const nexp_field *coarse, nexp_field *f
     }
     const int cw = coarse->width, ch = coarse->height, fw = fine->width, fh = fine->height;
     for (int c = 0; c < fine->channels; c++) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (fw * fh > PARALLEL_MIN_PIXELS)
         for (int y = 0; y < fh; y++) {
             double sy = (y + 0.5) * ch / (double)fh - 0.5;
             if (sy < 0.0) {
@@ -300,7 +303,7 @@ nexp_status nexp_pyramid_create(nexp_pyramid **out, const nexp_field *data, cons
 void nexp_inpaint_homogeneous_step_rows(const float *u, float *out, const float *c, int width, int height,
                                         size_t stride, float tau, int y0, int y1)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((y1 - y0) * width > PARALLEL_MIN_PIXELS)
     for (int y = y0; y < y1; y++) {
         const float *um = u + (size_t)(y > 0 ? y - 1 : y) * stride;
         const float *u0 = u + (size_t)y * stride;
