@@ -29,7 +29,9 @@ extern "C" {
 #endif
 
 /* Pointwise activations. Leaky ReLU has slope NEXP_LEAKY_SLOPE for x < 0; GELU is the exact
- * x Phi(x) form (erf), softplus is log(1 + e^x) evaluated without overflow. */
+ * x Phi(x) form (erf), softplus is log(1 + e^x) evaluated without overflow; tanh is evaluated in
+ * double without libm, four values at a time (within a few ulp of libm's tanh, the same result
+ * on every x86-64 CPU). */
 typedef enum nexp_act {
     NEXP_ACT_IDENTITY = 0,
     NEXP_ACT_RELU,
