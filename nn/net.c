@@ -9,19 +9,19 @@
 
 #include "nexp_rng.h"
 
-static const char *const op_names[NEXP_NODE_COUNT_] = { "input",    "conv",    "tconv",   "bcos",  "upsample",
+static const char *const op_names[NEXP_NET_COUNT_] = { "input",    "conv",    "tconv",   "bcos",  "upsample",
                                                         "avgpool", "maxpool", "concat", "act" };
 
-const char *nexp_node_op_name(nexp_node_op op)
+const char *nexp_net_op_name(nexp_net_op op)
 {
-    return ((int)op >= 0 && op < NEXP_NODE_COUNT_) ? op_names[op] : "unknown";
+    return ((int)op >= 0 && op < NEXP_NET_COUNT_) ? op_names[op] : "unknown";
 }
 
 /* ---- spec building and checking ------------------------------------------------------------- */
 
-static nexp_node_spec node_default(nexp_node_op op, int src)
+static nexp_net_node node_default(nexp_net_op op, int src)
 {
-    nexp_node_spec n;
+    nexp_net_node n;
     memset(&n, 0, sizeof n);
     n.op = op;
     n.src[0] = src;
@@ -43,7 +43,7 @@ nexp_status nexp_net_spec_begin(nexp_net_spec *spec, int in_channels, nexp_error
     memset(spec, 0, sizeof *spec);
     spec->in_channels = in_channels;
     spec->n_nodes = 1;
-    spec->nodes[0] = node_default(NEXP_NODE_INPUT, -1);
+    spec->nodes[0] = node_default(NEXP_NET_INPUT, -1);
     spec->nodes[0].channels = in_channels;
     return NEXP_OK;
 }
@@ -51,15 +51,15 @@ nexp_status nexp_net_spec_begin(nexp_net_spec *spec, int in_channels, nexp_error
 /* Checks node i against the nodes before it. */
 static nexp_status check_node(const nexp_net_spec *spec, int i, nexp_error *err)
 {
-    const nexp_node_spec *n = &spec->nodes[i];
+    const nexp_net_node *n = &spec->nodes[i];
     if (i == 0) {
-        return n->op == NEXP_NODE_INPUT ? NEXP_OK
+        return n->op == NEXP_NET_INPUT ? NEXP_OK
                                         : nexp_error_set(err, NEXP_ERR_ARG, "net spec: node 0 must be the input");
     }
-    if ((int)n->op <= NEXP_NODE_INPUT || n->op >= NEXP_NODE_COUNT_) {
+    if ((int)n->op <= NEXP_NET_INPUT || n->op >= NEXP_NET_COUNT_) {
         return nexp_error_set(err, NEXP_ERR_ARG, "net spec: node %d has unknown operation %d", i, (int)n->op);
     }
-    int nsrc = (n->op == NEXP_NODE_CONCAT || (n->op == NEXP_NODE_UPSAMPLE && n->src[1] != -1)) ? 2 : 1;
+    int nsrc = (n->op == NEXP_NET_CONCAT || (n->op == NEXP_NET_UPSAMPLE && n->src[1] != -1)) ? 2 : 1;
     for (int k = 0; k < nsrc; k++) {
         if (n->src[k] < 0 || n->src[k] >= i) {
             return nexp_error_set(err, NEXP_ERR_ARG, "net spec: node %d (%s) reads node %d, expected 0..%d", i,
@@ -69,18 +69,18 @@ static nexp_status check_node(const nexp_net_spec *spec, int i, nexp_error *err)
     if ((int)n->act < 0 || n->act >= NEXP_ACT_COUNT_) {
         return nexp_error_set(err, NEXP_ERR_ARG, "net spec: node %d has unknown activation %d", i, (int)n->act);
     }
-    if (n->op == NEXP_NODE_CONV || n->op == NEXP_NODE_TCONV || n->op == NEXP_NODE_BCOS) {
+    if (n->op == NEXP_NET_CONV || n->op == NEXP_NET_TCONV || n->op == NEXP_NET_BCOS) {
         if (n->channels < 1 || n->channels > 4096 || n->kernel < 1 || n->kernel > 7 ||
             (n->stride != 1 && n->stride != 2)) {
             return nexp_error_set(err, NEXP_ERR_ARG,
                                   "net spec: node %d (%s): %d channels, kernel %d, stride %d out of range", i,
                                   op_names[n->op], n->channels, n->kernel, n->stride);
         }
-        if (n->pad != NEXP_PAD_ZERO && (n->pad != NEXP_PAD_REPLICATE || n->op == NEXP_NODE_TCONV)) {
+        if (n->pad != NEXP_PAD_ZERO && (n->pad != NEXP_PAD_REPLICATE || n->op == NEXP_NET_TCONV)) {
             return nexp_error_set(err, NEXP_ERR_ARG, "net spec: node %d (%s): unsupported padding %d", i,
                                   op_names[n->op], (int)n->pad);
         }
-        if (n->op == NEXP_NODE_BCOS && !(n->bcos_b >= 1.0 && n->bcos_b <= 8.0)) {
+        if (n->op == NEXP_NET_BCOS && !(n->bcos_b >= 1.0 && n->bcos_b <= 8.0)) {
             return nexp_error_set(err, NEXP_ERR_ARG, "net spec: node %d: B-cos exponent %g, expected 1..8", i,
                                   n->bcos_b);
         }
@@ -124,7 +124,7 @@ nexp_status nexp_net_spec_check(const nexp_net_spec *spec, nexp_error *err)
     return NEXP_OK;
 }
 
-static int append(nexp_net_spec *spec, nexp_node_spec n, nexp_error *err)
+static int append(nexp_net_spec *spec, nexp_net_node n, nexp_error *err)
 {
     if (spec == NULL || spec->n_nodes < 1) {
         return nexp_error_set(err, NEXP_ERR_ARG, "net spec: call nexp_net_spec_begin first");
@@ -145,7 +145,7 @@ static int append(nexp_net_spec *spec, nexp_node_spec n, nexp_error *err)
 int nexp_net_add_conv(nexp_net_spec *spec, int src, int channels, int kernel, int stride, nexp_pad pad,
                       nexp_act act, nexp_error *err)
 {
-    nexp_node_spec n = node_default(NEXP_NODE_CONV, src);
+    nexp_net_node n = node_default(NEXP_NET_CONV, src);
     n.channels = channels;
     n.kernel = kernel;
     n.stride = stride;
@@ -158,7 +158,7 @@ int nexp_net_add_conv(nexp_net_spec *spec, int src, int channels, int kernel, in
 int nexp_net_add_tconv(nexp_net_spec *spec, int src, int channels, int kernel, int stride, nexp_act act,
                        nexp_error *err)
 {
-    nexp_node_spec n = node_default(NEXP_NODE_TCONV, src);
+    nexp_net_node n = node_default(NEXP_NET_TCONV, src);
     n.channels = channels;
     n.kernel = kernel;
     n.stride = stride;
@@ -170,7 +170,7 @@ int nexp_net_add_tconv(nexp_net_spec *spec, int src, int channels, int kernel, i
 int nexp_net_add_bcos(nexp_net_spec *spec, int src, int channels, int kernel, int stride, nexp_pad pad, double B,
                       nexp_error *err)
 {
-    nexp_node_spec n = node_default(NEXP_NODE_BCOS, src);
+    nexp_net_node n = node_default(NEXP_NET_BCOS, src);
     n.channels = channels;
     n.kernel = kernel;
     n.stride = stride;
@@ -179,27 +179,27 @@ int nexp_net_add_bcos(nexp_net_spec *spec, int src, int channels, int kernel, in
     return append(spec, n, err);
 }
 
-int nexp_net_add_simple(nexp_net_spec *spec, nexp_node_op op, int src, nexp_act act, nexp_error *err)
+int nexp_net_add_simple(nexp_net_spec *spec, nexp_net_op op, int src, nexp_act act, nexp_error *err)
 {
-    if (op != NEXP_NODE_UPSAMPLE && op != NEXP_NODE_AVGPOOL && op != NEXP_NODE_MAXPOOL && op != NEXP_NODE_ACT) {
+    if (op != NEXP_NET_UPSAMPLE && op != NEXP_NET_AVGPOOL && op != NEXP_NET_MAXPOOL && op != NEXP_NET_ACT) {
         return nexp_error_set(err, NEXP_ERR_ARG, "net spec: %s is not a parameter-free one-input operation",
-                              nexp_node_op_name(op));
+                              nexp_net_op_name(op));
     }
-    nexp_node_spec n = node_default(op, src);
+    nexp_net_node n = node_default(op, src);
     n.act = act;
     return append(spec, n, err);
 }
 
 int nexp_net_add_upsample(nexp_net_spec *spec, int src, int like, nexp_error *err)
 {
-    nexp_node_spec n = node_default(NEXP_NODE_UPSAMPLE, src);
+    nexp_net_node n = node_default(NEXP_NET_UPSAMPLE, src);
     n.src[1] = like;
     return append(spec, n, err);
 }
 
 int nexp_net_add_concat(nexp_net_spec *spec, int a, int b, nexp_error *err)
 {
-    nexp_node_spec n = node_default(NEXP_NODE_CONCAT, a);
+    nexp_net_node n = node_default(NEXP_NET_CONCAT, a);
     n.src[1] = b;
     return append(spec, n, err);
 }
@@ -227,17 +227,17 @@ int nexp_net_mark_head(nexp_net_spec *spec, int node, nexp_error *err)
 static void node_channels(const nexp_net_spec *spec, int *ch)
 {
     for (int i = 0; i < spec->n_nodes; i++) {
-        const nexp_node_spec *n = &spec->nodes[i];
+        const nexp_net_node *n = &spec->nodes[i];
         switch (n->op) {
-        case NEXP_NODE_INPUT:
+        case NEXP_NET_INPUT:
             ch[i] = spec->in_channels;
             break;
-        case NEXP_NODE_CONV:
-        case NEXP_NODE_TCONV:
-        case NEXP_NODE_BCOS:
+        case NEXP_NET_CONV:
+        case NEXP_NET_TCONV:
+        case NEXP_NET_BCOS:
             ch[i] = n->channels;
             break;
-        case NEXP_NODE_CONCAT:
+        case NEXP_NET_CONCAT:
             ch[i] = ch[n->src[0]] + ch[n->src[1]];
             break;
         default:
@@ -258,10 +258,10 @@ int nexp_net_spec_format(const nexp_net_spec *spec, char *buf, size_t len)
     }
     int used = snprintf(tmp, cap, "net in=%d\n", spec->in_channels);
     for (int i = 1; i < spec->n_nodes && i < NEXP_NET_MAX_NODES; i++) {
-        const nexp_node_spec *n = &spec->nodes[i];
+        const nexp_net_node *n = &spec->nodes[i];
         used += snprintf(tmp + used, cap - (size_t)used,
                          "%s src=%d,%d c=%d k=%d s=%d pad=%s bias=%d b=%.17g act=%s head=%d\n",
-                         nexp_node_op_name(n->op), n->src[0], n->src[1], n->channels, n->kernel, n->stride,
+                         nexp_net_op_name(n->op), n->src[0], n->src[1], n->channels, n->kernel, n->stride,
                          n->pad == NEXP_PAD_REPLICATE ? "replicate" : "zero", n->bias, n->bcos_b,
                          nexp_act_name(n->act), n->head);
     }
@@ -285,12 +285,12 @@ static int parse_int(const char *s, int *out)
 }
 
 /* One node line "op key=value ...". */
-static nexp_status parse_node(char *line, int lineno, nexp_node_spec *n, nexp_error *err)
+static nexp_status parse_node(char *line, int lineno, nexp_net_node *n, nexp_error *err)
 {
     char *save = NULL;
     char *tok = strtok_r(line, " \t\r", &save);
     int op = -1;
-    for (int k = 1; tok != NULL && k < NEXP_NODE_COUNT_; k++) {
+    for (int k = 1; tok != NULL && k < NEXP_NET_COUNT_; k++) {
         if (strcmp(tok, op_names[k]) == 0) {
             op = k;
         }
@@ -299,7 +299,7 @@ static nexp_status parse_node(char *line, int lineno, nexp_node_spec *n, nexp_er
         return nexp_error_set(err, NEXP_ERR_FORMAT, "net spec line %d: unknown operation \"%s\"", lineno,
                               tok != NULL ? tok : "");
     }
-    *n = node_default((nexp_node_op)op, -1);
+    *n = node_default((nexp_net_op)op, -1);
     while ((tok = strtok_r(NULL, " \t\r", &save)) != NULL) {
         char *eq = strchr(tok, '=');
         if (eq == NULL) {
@@ -347,7 +347,7 @@ static nexp_status parse_node(char *line, int lineno, nexp_node_spec *n, nexp_er
             return nexp_error_set(err, NEXP_ERR_FORMAT, "net spec line %d: bad value \"%s\" for %s", lineno, val, key);
         }
     }
-    n->bias = n->bias != 0 && (n->op == NEXP_NODE_CONV || n->op == NEXP_NODE_TCONV);
+    n->bias = n->bias != 0 && (n->op == NEXP_NET_CONV || n->op == NEXP_NET_TCONV);
     return NEXP_OK;
 }
 
@@ -508,18 +508,18 @@ nexp_status nexp_net_create(const nexp_net_spec *spec, uint64_t seed, nexp_net *
     node_channels(spec, net->channels);
     size_t off = 0;
     for (int i = 0; i < spec->n_nodes; i++) {
-        const nexp_node_spec *n = &spec->nodes[i];
+        const nexp_net_node *n = &spec->nodes[i];
         net->weight_tensor[i] = net->bias_tensor[i] = -1;
         if (n->head >= 0) {
             net->head_node[n->head] = i;
             net->n_heads++;
         }
-        if (n->op != NEXP_NODE_CONV && n->op != NEXP_NODE_TCONV && n->op != NEXP_NODE_BCOS) {
+        if (n->op != NEXP_NET_CONV && n->op != NEXP_NET_TCONV && n->op != NEXP_NET_BCOS) {
             continue;
         }
         int cin = net->channels[n->src[0]];
         int shape[4] = { n->channels, cin, n->kernel, n->kernel };
-        if (n->op == NEXP_NODE_TCONV) {
+        if (n->op == NEXP_NET_TCONV) {
             shape[0] = cin;
             shape[1] = n->channels;
         }
@@ -561,7 +561,7 @@ void nexp_net_init(nexp_net *net, uint64_t seed)
         if (net->weight_tensor[i] < 0) {
             continue;
         }
-        const nexp_node_spec *n = &net->spec.nodes[i];
+        const nexp_net_node *n = &net->spec.nodes[i];
         const nexp_tensor_view *v = &net->tensors[net->weight_tensor[i]];
         int kk = n->kernel * n->kernel;
         int cin = net->channels[n->src[0]];
@@ -626,26 +626,26 @@ nexp_status nexp_net_plan_create(const nexp_net *net, int N, int H, int W, nexp_
     size_t total = 0, scratch = 1, tmp = 1;
     nexp_status st = NEXP_OK;
     for (int i = 0; i < s->n_nodes; i++) {
-        const nexp_node_spec *n = &s->nodes[i];
+        const nexp_net_node *n = &s->nodes[i];
         int a = n->src[0], b = n->src[1];
         p->C[i] = net->channels[i];
         p->head_of[i] = n->head;
-        if (n->op == NEXP_NODE_INPUT) {
+        if (n->op == NEXP_NET_INPUT) {
             p->H[i] = H;
             p->W[i] = W;
-        } else if (n->op == NEXP_NODE_CONV || n->op == NEXP_NODE_TCONV || n->op == NEXP_NODE_BCOS) {
+        } else if (n->op == NEXP_NET_CONV || n->op == NEXP_NET_TCONV || n->op == NEXP_NET_BCOS) {
             st = nexp_conv2d_shape_init(&p->conv[i], N, p->C[a], p->H[a], p->W[a], n->channels, n->kernel, n->stride,
-                                        n->pad, n->op == NEXP_NODE_TCONV, err);
+                                        n->pad, n->op == NEXP_NET_TCONV, err);
             if (st != NEXP_OK) {
                 nexp_error_prefix(err, "net plan");
                 goto fail;
             }
             p->H[i] = p->conv[i].H_out;
             p->W[i] = p->conv[i].W_out;
-            size_t need = n->op == NEXP_NODE_BCOS ? nexp_bcos_scratch_size(&p->conv[i])
+            size_t need = n->op == NEXP_NET_BCOS ? nexp_bcos_scratch_size(&p->conv[i])
                                                   : nexp_conv2d_scratch_size(&p->conv[i]);
             scratch = need > scratch ? need : scratch;
-        } else if (n->op == NEXP_NODE_UPSAMPLE) {
+        } else if (n->op == NEXP_NET_UPSAMPLE) {
             p->H[i] = b >= 0 ? p->H[b] : 2 * p->H[a];
             p->W[i] = b >= 0 ? p->W[b] : 2 * p->W[a];
             if (p->H[i] < 2 * p->H[a] - 1 || p->H[i] > 2 * p->H[a] || p->W[i] < 2 * p->W[a] - 1 ||
@@ -656,7 +656,7 @@ nexp_status nexp_net_plan_create(const nexp_net *net, int N, int H, int W, nexp_
                                     i, p->W[a], p->H[a], b, p->W[i], p->H[i]);
                 goto fail;
             }
-        } else if (n->op == NEXP_NODE_AVGPOOL || n->op == NEXP_NODE_MAXPOOL) {
+        } else if (n->op == NEXP_NET_AVGPOOL || n->op == NEXP_NET_MAXPOOL) {
             if (p->H[a] % 2 != 0 || p->W[a] % 2 != 0) {
                 st = nexp_error_set(err, NEXP_ERR_SIZE, "net plan: node %d pools a %dx%d input (odd size)", i,
                                     p->W[a], p->H[a]);
@@ -664,7 +664,7 @@ nexp_status nexp_net_plan_create(const nexp_net *net, int N, int H, int W, nexp_
             }
             p->H[i] = p->H[a] / 2;
             p->W[i] = p->W[a] / 2;
-        } else if (n->op == NEXP_NODE_CONCAT) {
+        } else if (n->op == NEXP_NET_CONCAT) {
             if (p->H[a] != p->H[b] || p->W[a] != p->W[b]) {
                 st = nexp_error_set(err, NEXP_ERR_SIZE,
                                     "net plan: node %d concatenates %dx%d with %dx%d (for a %dx%d input; a U-Net "
@@ -748,41 +748,41 @@ nexp_status nexp_net_forward(const nexp_net *net, nexp_net_plan *p, const float 
     }
     const nexp_net_spec *s = &net->spec;
     for (int i = 0; i < s->n_nodes; i++) {
-        const nexp_node_spec *n = &s->nodes[i];
+        const nexp_net_node *n = &s->nodes[i];
         int a = n->src[0];
         float *z = p->z[i];
         switch (n->op) {
-        case NEXP_NODE_INPUT:
+        case NEXP_NET_INPUT:
             memcpy(z, x, node_size(p, 0) * sizeof(float));
             break;
-        case NEXP_NODE_CONV:
+        case NEXP_NET_CONV:
             nexp_conv2d_forward_f32(&p->conv[i], p->a[a], weight_of(net, net->params, i), bias_of(net, net->params, i),
                                     z, p->scratch);
             break;
-        case NEXP_NODE_TCONV:
+        case NEXP_NET_TCONV:
             nexp_tconv2d_forward_f32(&p->conv[i], p->a[a], weight_of(net, net->params, i),
                                      bias_of(net, net->params, i), z, p->scratch);
             break;
-        case NEXP_NODE_BCOS:
+        case NEXP_NET_BCOS:
             nexp_bcos_forward_f32(&p->conv[i], n->bcos_b, p->a[a], weight_of(net, net->params, i), z, p->scratch);
             break;
-        case NEXP_NODE_UPSAMPLE:
+        case NEXP_NET_UPSAMPLE:
             nexp_upsample2x_forward_f32(p->N * p->C[a], p->H[a], p->W[a], p->H[i], p->W[i], p->a[a], z);
             break;
-        case NEXP_NODE_AVGPOOL:
+        case NEXP_NET_AVGPOOL:
             nexp_avgpool2_forward_f32(p->N * p->C[a], p->H[a], p->W[a], p->a[a], z);
             break;
-        case NEXP_NODE_MAXPOOL:
+        case NEXP_NET_MAXPOOL:
             nexp_maxpool2_forward_f32(p->N * p->C[a], p->H[a], p->W[a], p->a[a], z);
             break;
-        case NEXP_NODE_CONCAT:
+        case NEXP_NET_CONCAT:
             nexp_concat_forward_f32(p->N, p->C[a], p->C[n->src[1]], (size_t)p->H[i] * p->W[i], p->a[a],
                                     p->a[n->src[1]], z);
             break;
-        case NEXP_NODE_ACT:
+        case NEXP_NET_ACT:
             memcpy(z, p->a[a], node_size(p, i) * sizeof(float));
             break;
-        case NEXP_NODE_COUNT_:
+        case NEXP_NET_COUNT_:
             break;
         }
         if (n->act != NEXP_ACT_IDENTITY) {
@@ -833,7 +833,7 @@ nexp_status nexp_net_backward(const nexp_net *net, nexp_net_plan *p, const float
         }
     }
     for (int i = s->n_nodes - 1; i >= 1; i--) {
-        const nexp_node_spec *n = &s->nodes[i];
+        const nexp_net_node *n = &s->nodes[i];
         int a = n->src[0];
         size_t sz = node_size(p, i);
         float *gz = p->g[i];
@@ -850,47 +850,47 @@ nexp_status nexp_net_backward(const nexp_net *net, nexp_net_plan *p, const float
                                                                  : NULL;
         float *ga = (a == 0 && dx == NULL) ? NULL : p->g[a];
         switch (n->op) {
-        case NEXP_NODE_CONV:
+        case NEXP_NET_CONV:
             nexp_conv2d_backward_f32(&p->conv[i], p->a[a], weight_of(net, net->params, i), gz, ga, dw, db, p->scratch);
             break;
-        case NEXP_NODE_TCONV:
+        case NEXP_NET_TCONV:
             nexp_tconv2d_backward_f32(&p->conv[i], p->a[a], weight_of(net, net->params, i), gz, ga, dw, db,
                                       p->scratch);
             break;
-        case NEXP_NODE_BCOS:
+        case NEXP_NET_BCOS:
             nexp_bcos_backward_f32(&p->conv[i], n->bcos_b, p->a[a], weight_of(net, net->params, i), gz, ga, dw,
                                    p->scratch);
             break;
-        case NEXP_NODE_UPSAMPLE:
+        case NEXP_NET_UPSAMPLE:
             if (ga != NULL) {
                 nexp_upsample2x_backward_f32(p->N * p->C[a], p->H[a], p->W[a], p->H[i], p->W[i], gz, ga);
             }
             break;
-        case NEXP_NODE_AVGPOOL:
+        case NEXP_NET_AVGPOOL:
             if (ga != NULL) {
                 nexp_avgpool2_backward_f32(p->N * p->C[a], p->H[a], p->W[a], gz, ga);
             }
             break;
-        case NEXP_NODE_MAXPOOL:
+        case NEXP_NET_MAXPOOL:
             if (ga != NULL) {
                 nexp_maxpool2_backward_f32(p->N * p->C[a], p->H[a], p->W[a], p->a[a], gz, ga);
             }
             break;
-        case NEXP_NODE_CONCAT: {
+        case NEXP_NET_CONCAT: {
             int b = n->src[1];
             float *gb = (b == 0 && dx == NULL) ? NULL : p->g[b];
             nexp_concat_backward_f32(p->N, p->C[a], p->C[b], (size_t)p->H[i] * p->W[i], gz, ga, gb);
             break;
         }
-        case NEXP_NODE_ACT:
+        case NEXP_NET_ACT:
             if (ga != NULL) {
                 for (size_t j = 0; j < sz; j++) {
                     ga[j] += gz[j];
                 }
             }
             break;
-        case NEXP_NODE_INPUT:
-        case NEXP_NODE_COUNT_:
+        case NEXP_NET_INPUT:
+        case NEXP_NET_COUNT_:
             break;
         }
     }

@@ -39,21 +39,21 @@
 extern "C" {
 #endif
 
-typedef enum nexp_node_op {
-    NEXP_NODE_INPUT = 0,
-    NEXP_NODE_CONV,     /* convolution, k x k, stride 1 or 2, zero or replicate padding */
-    NEXP_NODE_TCONV,    /* transposed convolution (upsampling by stride) */
-    NEXP_NODE_BCOS,     /* B-cos convolution, no bias */
-    NEXP_NODE_UPSAMPLE, /* bilinear 2x (to the size of src[1] if given: 2H or 2H - 1) */
-    NEXP_NODE_AVGPOOL,  /* 2 x 2, stride 2 */
-    NEXP_NODE_MAXPOOL,  /* 2 x 2, stride 2 */
-    NEXP_NODE_CONCAT,   /* channels of src[0], then src[1] */
-    NEXP_NODE_ACT,      /* activation only */
-    NEXP_NODE_COUNT_
-} nexp_node_op;
+typedef enum nexp_net_op {
+    NEXP_NET_INPUT = 0,
+    NEXP_NET_CONV,     /* convolution, k x k, stride 1 or 2, zero or replicate padding */
+    NEXP_NET_TCONV,    /* transposed convolution (upsampling by stride) */
+    NEXP_NET_BCOS,     /* B-cos convolution, no bias */
+    NEXP_NET_UPSAMPLE, /* bilinear 2x (to the size of src[1] if given: 2H or 2H - 1) */
+    NEXP_NET_AVGPOOL,  /* 2 x 2, stride 2 */
+    NEXP_NET_MAXPOOL,  /* 2 x 2, stride 2 */
+    NEXP_NET_CONCAT,   /* channels of src[0], then src[1] */
+    NEXP_NET_ACT,      /* activation only */
+    NEXP_NET_COUNT_
+} nexp_net_op;
 
-typedef struct nexp_node_spec {
-    nexp_node_op op;
+typedef struct nexp_net_node {
+    nexp_net_op op;
     int src[2];      /* earlier nodes; src[1] = -1 unless concat or sized upsampling */
     int channels;    /* conv / tconv / bcos: output channels */
     int kernel;      /* conv / tconv / bcos */
@@ -63,7 +63,7 @@ typedef struct nexp_node_spec {
     double bcos_b;   /* bcos: exponent B (2 in the paper) */
     nexp_act act;    /* applied to the node's result */
     int head;        /* -1, or the output index this node provides */
-} nexp_node_spec;
+} nexp_net_node;
 
 #define NEXP_NET_MAX_NODES 96
 #define NEXP_NET_MAX_HEADS 8
@@ -71,7 +71,7 @@ typedef struct nexp_node_spec {
 typedef struct nexp_net_spec {
     int in_channels;
     int n_nodes; /* including node 0, the input */
-    nexp_node_spec nodes[NEXP_NET_MAX_NODES];
+    nexp_net_node nodes[NEXP_NET_MAX_NODES];
 } nexp_net_spec;
 
 /* Builder: begin with the input, add nodes (each returns the new node's index, or a negative
@@ -83,8 +83,8 @@ int nexp_net_add_tconv(nexp_net_spec *spec, int src, int channels, int kernel, i
                        nexp_error *err);
 int nexp_net_add_bcos(nexp_net_spec *spec, int src, int channels, int kernel, int stride, nexp_pad pad, double B,
                       nexp_error *err);
-/* op: NEXP_NODE_UPSAMPLE, _AVGPOOL, _MAXPOOL or _ACT. */
-int nexp_net_add_simple(nexp_net_spec *spec, nexp_node_op op, int src, nexp_act act, nexp_error *err);
+/* op: NEXP_NET_UPSAMPLE, _AVGPOOL, _MAXPOOL or _ACT. */
+int nexp_net_add_simple(nexp_net_spec *spec, nexp_net_op op, int src, nexp_act act, nexp_error *err);
 /* Bilinear 2x upsampling to the size of node like (twice src's size or one less, to meet an
  * odd-sized skip connection); like = -1: exactly twice. */
 int nexp_net_add_upsample(nexp_net_spec *spec, int src, int like, nexp_error *err);
@@ -98,7 +98,7 @@ nexp_status nexp_net_spec_check(const nexp_net_spec *spec, nexp_error *err);
  * snprintf would have written. parse accepts what format writes and checks the result. */
 int nexp_net_spec_format(const nexp_net_spec *spec, char *buf, size_t len);
 nexp_status nexp_net_spec_parse(const char *text, nexp_net_spec *spec, nexp_error *err);
-const char *nexp_node_op_name(nexp_node_op op);
+const char *nexp_net_op_name(nexp_net_op op);
 
 typedef struct nexp_unet_config {
     int in_channels;

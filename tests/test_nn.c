@@ -818,12 +818,12 @@ static void graph_with_bcos_pooling_and_activations_has_exact_gradients(void)
     nexp_net_spec s;
     CU_ASSERT_EQUAL_FATAL(nexp_net_spec_begin(&s, 3, NULL), NEXP_OK);
     int a = nexp_net_add_bcos(&s, 0, 4, 3, 1, NEXP_PAD_REPLICATE, 2.0, NULL);
-    int b = nexp_net_add_simple(&s, NEXP_NODE_AVGPOOL, a, NEXP_ACT_SOFTPLUS, NULL);
+    int b = nexp_net_add_simple(&s, NEXP_NET_AVGPOOL, a, NEXP_ACT_SOFTPLUS, NULL);
     int c = nexp_net_add_conv(&s, b, 5, 1, 1, NEXP_PAD_ZERO, NEXP_ACT_GELU, NULL);
-    int d = nexp_net_add_simple(&s, NEXP_NODE_UPSAMPLE, c, NEXP_ACT_IDENTITY, NULL);
+    int d = nexp_net_add_simple(&s, NEXP_NET_UPSAMPLE, c, NEXP_ACT_IDENTITY, NULL);
     int e = nexp_net_add_concat(&s, d, 0, NULL);
     int f = nexp_net_add_conv(&s, e, 2, 3, 2, NEXP_PAD_ZERO, NEXP_ACT_SIGMOID, NULL);
-    int g = nexp_net_add_simple(&s, NEXP_NODE_ACT, f, NEXP_ACT_LEAKY_RELU, NULL);
+    int g = nexp_net_add_simple(&s, NEXP_NET_ACT, f, NEXP_ACT_LEAKY_RELU, NULL);
     CU_ASSERT(a > 0 && b > 0 && c > 0 && d > 0 && e > 0 && f > 0 && g > 0);
     CU_ASSERT_EQUAL(nexp_net_mark_head(&s, g, NULL), 0);
     double err = check_net(&s, 2, 6, 8, 77);
