@@ -148,6 +148,7 @@ static void plot_fit(const char *path, const nexp_node *m, const nexp_series *d,
     ps.xlabel = d->time_name;
     ps.ylabel = n == 1 ? d->state_names[0] : "state";
     nexp_status st = nexp_plot_write_png(path, &ps, s, ns, &err);
+    nexp_plot_release_caches();
     for (int g = 0; g < groups; g++) {
         free(yf[g]);
     }
@@ -548,7 +549,9 @@ static int cmd_predict(int argc, char **argv)
         ps.title = "neural ODE prediction";
         ps.xlabel = tname;
         ps.ylabel = "state";
-        if (nexp_plot_write_png(plot, &ps, s, m->n, &err) != NEXP_OK) {
+        nexp_status pst = nexp_plot_write_png(plot, &ps, s, m->n, &err);
+        nexp_plot_release_caches();
+        if (pst != NEXP_OK) {
             cli_die_err(CMD, &err);
         }
     }

@@ -157,6 +157,7 @@ static void plot_draws_a_png_with_data_in_the_palette_colours(void)
     CU_ASSERT(red > 200);
     nexp_field_free(img);
     CU_ASSERT_EQUAL(nexp_plot_write_png(path, &spec, s, 0, NULL), NEXP_ERR_ARG);
+    nexp_plot_release_caches();
 }
 
 static CU_TestInfo tests[] = {
