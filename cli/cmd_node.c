@@ -21,7 +21,7 @@ static void usage(FILE *out)
             "data's mean and spread (normalisation), phi the identity or y^3. Gradients come from the\n"
             "CVODES adjoint (checkpointed), backpropagation through DOPRI5/RK4, or forward sensitivities.\n\n"
             "fit options:\n"
-            "  --data FILE        CSV with a header row\n"
+            "  --data FILE        CSV with a header row, or a .h5 trajectory from 'nexp simulate'\n"
             "  --time COL         time column\n"
             "  --states A,B,...   state columns (the model's states)\n"
             "  --group COL        column that splits the rows into trajectories (e.g. subject)\n"
@@ -330,7 +330,7 @@ static int cmd_fit(int argc, char **argv)
         cli_usage_error(CMD, "--physics: %s", err.msg);
     }
     nexp_series *data = NULL;
-    if (nexp_series_read_csv(data_path, time_col, states, group, &data, &err) != NEXP_OK) {
+    if (nexp_series_read(data_path, time_col, states, group, &data, &err) != NEXP_OK) {
         cli_die_err(CMD, &err);
     }
     nexp_node *m = NULL;
