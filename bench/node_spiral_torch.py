@@ -54,11 +54,17 @@ def dopri5(f, y0, ts):
     y = y0
     t = float(ts[0])
     k1 = f(y)
-    # Hairer, Norsett & Wanner's starting step
-    sc = ATOL + RTOL * y.abs()
-    d0 = float(((y / sc) ** 2).mean().sqrt())
-    d1 = float(((k1 / sc) ** 2).mean().sqrt())
-    h_prop = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
+    # Hairer, Norsett & Wanner's starting step (HINIT), as in nexp
+    with torch.no_grad():
+        sc = ATOL + RTOL * y.abs()
+        d0 = float(((y / sc) ** 2).mean().sqrt())
+        d1 = float(((k1 / sc) ** 2).mean().sqrt())
+        h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
+        f1 = f(y + h0 * k1)
+        d2 = float((((f1 - k1) / sc) ** 2).mean().sqrt()) / h0
+        dm = max(d1, d2)
+        h1 = max(1e-6, 1e-3 * h0) if dm <= 1e-15 else (0.01 / dm) ** 0.2
+        h_prop = min(100.0 * h0, h1)
     for tend in ts[1:].tolist():
         while t < tend:
             h = min(h_prop, tend - t)

@@ -211,14 +211,15 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
     const char *who = adaptive ? "DOPRI5" : "RK4";
 
     if (adaptive && h_prop <= 0.0) {
-        /* Hairer, Norsett & Wanner's starting step from the sizes of y0 and f(y0). */
+        /* Hairer, Norsett & Wanner's starting step (their DOPRI5 code's HINIT): a first guess from
+         * the sizes of y0 and f(y0), refined by the change of f over an explicit Euler step. */
         if (sys->f(t0, y, K, sys->user) != 0) {
             st = nexp_error_set(err, NEXP_ERR_SOLVER, "%s: right-hand side failed at t = %g", who, t0);
             goto done;
         }
         stats->rhs_evals++;
         have_k1 = 1;
-        double d0 = 0.0, d1 = 0.0;
+        double d0 = 0.0, d1 = 0.0, d2 = 0.0;
         for (int j = 0; j < n; j++) {
             double sc = (o->atol_vec ? o->atol_vec[j] : o->atol) + o->rtol * fabs(y[j]);
             d0 += (y[j] / sc) * (y[j] / sc);
@@ -226,7 +227,24 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
         }
         d0 = sqrt(d0 / n);
         d1 = sqrt(d1 / n);
-        h_prop = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
+        double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
+        for (int j = 0; j < n; j++) {
+            ytmp[j] = y[j] + h0 * K[j];
+        }
+        if (sys->f(t0 + h0, ytmp, K + n, sys->user) != 0) {
+            st = nexp_error_set(err, NEXP_ERR_SOLVER, "%s: right-hand side failed at t = %g", who, t0 + h0);
+            goto done;
+        }
+        stats->rhs_evals++;
+        for (int j = 0; j < n; j++) {
+            double sc = (o->atol_vec ? o->atol_vec[j] : o->atol) + o->rtol * fabs(y[j]);
+            double r = (K[n + j] - K[j]) / sc;
+            d2 += r * r;
+        }
+        d2 = sqrt(d2 / n) / h0;
+        double dm = fmax(d1, d2);
+        double h1 = dm <= 1e-15 ? fmax(1e-6, 1e-3 * h0) : pow(0.01 / dm, 0.2);
+        h_prop = fmin(100.0 * h0, h1);
     }
 
     for (int i = 0; i < nt; i++) {
