@@ -31,6 +31,7 @@ static void usage(FILE *out)
             "  --activation A     tanh | relu | softplus | gelu | sigmoid | ...   [default: tanh]\n"
             "  --input MAP        identity | cube (the network sees y^3)          [default: identity]\n"
             "  --no-normalise     mu = 0, sigma = 1 (the network sees raw states)\n"
+            "  --time-input       the network also sees the (normalised) time: f_theta(t, y)\n"
             "  --net-scale S      scale of the initial output layer; 0 starts exactly at the physics\n"
             "                                                       [default: 1, with physics 0]\n"
             "  --gradient G       adjoint | backprop | backprop-rk4 | forward     [default: adjoint]\n"
@@ -179,7 +180,8 @@ static int cmd_fit(int argc, char **argv)
         { "ckpt", required_argument, NULL, 'k' },      { "ckpt-every", required_argument, NULL, 'K' },
         { "resume", no_argument, NULL, 'u' },          { "plot", required_argument, NULL, 'P' },
         { "threads", required_argument, NULL, 'j' },   { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 }
+        { "time-input", no_argument, NULL, 'Y' },      { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
     };
     const char *data_path = NULL, *time_col = NULL, *states = NULL, *group = NULL, *physics = NULL;
     const char *ckpt = NULL, *plot = NULL;
@@ -226,6 +228,9 @@ static int cmd_fit(int argc, char **argv)
             break;
         case 'N':
             normalise = 0;
+            break;
+        case 'Y':
+            spec.time_input = 1;
             break;
         case 'z':
             net_scale = cli_parse_double(CMD, "--net-scale", optarg, 0.0, 1e3);

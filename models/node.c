@@ -102,12 +102,16 @@ nexp_status nexp_node_create(const nexp_node_spec *spec, uint64_t seed, nexp_nod
     nexp_status st = NEXP_OK;
     m->n = spec->n;
     m->input = spec->input;
+    m->time_input = spec->hidden > 0 && spec->time_input ? 1 : 0;
+    m->t_mu = 0.0;
+    m->t_sigma = 1.0;
     m->physics = phys;
     snprintf(m->physics_name, sizeof m->physics_name, "%s", phys.f ? (phys.name ? phys.name : "custom") : "none");
     m->physics.name = m->physics_name;
     if (spec->hidden > 0) {
         nexp_mlp_spec ms;
-        if ((st = nexp_mlp_spec_init(&ms, spec->n, spec->hidden, spec->layers, spec->n, spec->act, err)) ||
+        if ((st = nexp_mlp_spec_init(&ms, spec->n + m->time_input, spec->hidden, spec->layers, spec->n, spec->act,
+                                     err)) ||
             (st = nexp_mlp_create(&ms, seed, &m->mlp, err))) {
             goto fail;
         }
@@ -147,6 +151,16 @@ nexp_status nexp_node_create(const nexp_node_spec *spec, uint64_t seed, nexp_nod
 fail:
     nexp_node_free(m);
     return st;
+}
+
+nexp_status nexp_node_set_time_normalisation(nexp_node *m, double t_mu, double t_sigma, nexp_error *err)
+{
+    if (!isfinite(t_mu) || !(t_sigma > 0.0) || !isfinite(t_sigma)) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "node: time normalisation needs a finite mean and a positive scale");
+    }
+    m->t_mu = t_mu;
+    m->t_sigma = t_sigma;
+    return NEXP_OK;
 }
 
 nexp_status nexp_node_set_normalisation(nexp_node *m, const double *mu, const double *sigma, nexp_error *err)
@@ -198,7 +212,7 @@ nexp_status nexp_node_work_create(const nexp_node *m, int max_batch, nexp_node_w
     nexp_status st = NEXP_OK;
     w->m = m;
     w->max_batch = max_batch;
-    size_t bn = (size_t)max_batch * m->n, bw = (size_t)max_batch * max_width(m);
+    size_t bn = (size_t)max_batch * (m->n + 1), bw = (size_t)max_batch * max_width(m);
     w->z = malloc(4 * bn * sizeof *w->z);
     w->a = malloc(4 * bw * sizeof *w->a);
     w->gy = malloc(((size_t)m->n + m->np + 1) * sizeof *w->gy);
@@ -225,15 +239,23 @@ fail:
 
 /* ---- the right-hand side and its products ----------------------------------------------------- */
 
-/* z = (y - mu) / sigma and x = phi(z) for the B rows. */
-static void net_inputs(const nexp_node *m, nexp_node_work *w, const double *y)
+static double toff(const nexp_node_work *w, int b)
 {
-    const int n = m->n;
+    return w->t_offset ? w->t_offset[b] : 0.0;
+}
+
+/* z = (y - mu) / sigma and the network's rows x = (phi(z), [(t - t_mu) / t_sigma]) (width nin). */
+static void net_inputs(const nexp_node *m, nexp_node_work *w, double t, const double *y)
+{
+    const int n = m->n, nin = n + m->time_input;
     for (int b = 0; b < w->B; b++) {
         for (int i = 0; i < n; i++) {
             double z = (y[b * n + i] - m->mu[i]) / m->sigma[i];
             w->z[b * n + i] = z;
-            w->x[b * n + i] = m->input == NEXP_NODE_INPUT_CUBE ? z * z * z : z;
+            w->x[b * nin + i] = m->input == NEXP_NODE_INPUT_CUBE ? z * z * z : z;
+        }
+        if (m->time_input) {
+            w->x[b * nin + n] = (t + toff(w, b) - m->t_mu) / m->t_sigma;
         }
     }
 }
@@ -243,18 +265,13 @@ static double dphi(const nexp_node *m, double z)
     return m->input == NEXP_NODE_INPUT_CUBE ? 3.0 * z * z : 1.0;
 }
 
-static double toff(const nexp_node_work *w, int b)
-{
-    return w->t_offset ? w->t_offset[b] : 0.0;
-}
-
 static int node_rhs(double t, const double *y, double *ydot, void *user)
 {
     nexp_node_work *w = user;
     const nexp_node *m = w->m;
     const int n = m->n, B = w->B;
     if (m->mlp != NULL) {
-        net_inputs(m, w, y);
+        net_inputs(m, w, t, y);
         if (nexp_mlp_forward(m->mlp, w->ws, B, w->x, w->o, NULL) != NEXP_OK) {
             return -1;
         }
@@ -296,19 +313,20 @@ static int node_vjp(double t, const double *y, const double *wv, double *wy, dou
     }
     memset(wy, 0, (size_t)B * n * sizeof *wy);
     if (m->mlp != NULL) {
-        net_inputs(m, w, y);
+        const int nin = n + m->time_input;
+        net_inputs(m, w, t, y);
         for (int b = 0; b < B; b++) {
             for (int i = 0; i < n; i++) {
                 w->u[b * n + i] = m->sigma[i] * wv[b * n + i];
             }
         }
-        memset(w->o, 0, (size_t)B * n * sizeof *w->o);
+        memset(w->o, 0, (size_t)B * nin * sizeof *w->o);
         if (nexp_mlp_vjp(m->mlp, w->ws, B, w->x, w->u, NULL, w->o, wp, NULL) != NEXP_OK) {
             return -1;
         }
         for (int b = 0; b < B; b++) {
             for (int i = 0; i < n; i++) {
-                wy[b * n + i] = w->o[b * n + i] * dphi(m, w->z[b * n + i]) / m->sigma[i];
+                wy[b * n + i] = w->o[b * nin + i] * dphi(m, w->z[b * n + i]) / m->sigma[i];
             }
         }
     }
@@ -372,10 +390,14 @@ static int node_jvp(double t, const double *y, const double *dy, const double *d
     const int n = m->n, B = w->B;
     memset(out, 0, (size_t)B * n * sizeof *out);
     if (m->mlp != NULL) {
-        net_inputs(m, w, y);
+        const int nin = n + m->time_input;
+        net_inputs(m, w, t, y);
         for (int b = 0; b < B; b++) {
             for (int i = 0; i < n; i++) {
-                w->u[b * n + i] = dphi(m, w->z[b * n + i]) * dy[b * n + i] / m->sigma[i];
+                w->u[b * nin + i] = dphi(m, w->z[b * n + i]) * dy[b * n + i] / m->sigma[i];
+            }
+            if (m->time_input) {
+                w->u[b * nin + n] = 0.0;
             }
         }
         mlp_tangent(m->mlp, w, B, w->x, w->u, dp, w->o);

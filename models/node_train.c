@@ -382,5 +382,20 @@ nexp_status nexp_node_normalise_from(nexp_node *model, const nexp_series *data, 
             sd[k] = fmax(1.0, fabs(mu[k]));
         }
     }
+    if (model->time_input) {
+        double tm = 0.0, tv = 0.0;
+        for (long r = 0; r < data->n_rows; r++) {
+            tm += data->t[r];
+        }
+        tm /= data->n_rows;
+        for (long r = 0; r < data->n_rows; r++) {
+            tv += (data->t[r] - tm) * (data->t[r] - tm);
+        }
+        tv = sqrt(tv / data->n_rows);
+        nexp_status st = nexp_node_set_time_normalisation(model, tm, tv > 0.0 ? tv : 1.0, err);
+        if (st != NEXP_OK) {
+            return st;
+        }
+    }
     return nexp_node_set_normalisation(model, mu, sd, err);
 }
