@@ -1,13 +1,14 @@
-/* nexp_node.h — neural ODEs and universal differential equations: dy/dt = g(t, y; p) + f_theta(y).
+/* nexp_node.h — neural ODEs and universal differential equations: dy/dt = g(t, y; p) + f_theta(t, y).
  *
  *   nexp_node_spec spec = NEXP_NODE_SPEC_INIT;            // pure network, 2 -> 50 (tanh) -> 2
  *   spec.n = 2; spec.hidden = 50; spec.input = NEXP_NODE_INPUT_CUBE;
  *   nexp_node *m = NULL;
  *   nexp_node_create(&spec, 42, &m, &err);                 // or spec.physics = "lotka-volterra"
  *   nexp_node_work *w = NULL;  nexp_node_work_create(m, 20, &w, &err);   // batches of <= 20
- *   nexp_node_batch b = { 20, 10, t, y0, yobs };           // 20 windows of 10 times, stacked
- *   nexp_node_loss_grad(m, w, &b, &gopt, &loss, grad, &err);   // grad: (n_theta + n_p)
- *   nexp_node_predict(m, w, t0, y0, nt, t, &odeopt, Y, &err);
+ *   nexp_node_batch b = { 20, 10, t, y0, yobs, NULL };     // 20 windows of 10 times, stacked
+ *   nexp_ode_grad_options g = NEXP_ODE_GRAD_OPTIONS_INIT;  // CVODES adjoint
+ *   nexp_node_loss_grad(m, w, &b, NEXP_NODE_LOSS_L1, &g, &loss, grad, NULL, NULL, &err);  // grad: n_params
+ *   nexp_node_predict(m, w, t0, y0, nt, t, &g.ode, Y, &err);
  *
  * The model: y has n states; the network sees x = phi((y - mu) / sigma) (phi the identity or y^3
  * elementwise; with time_input also (t - t_mu) / t_sigma, for non-autonomous dynamics
