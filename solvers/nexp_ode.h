@@ -131,8 +131,9 @@ nexp_status nexp_ode_grad_method_parse(const char *name, nexp_ode_grad_method *m
 
 /* Solves from (t0, y0) through the observation times t[0] < ... < t[nt - 1] (t[0] >= t0), sums
  * the losses into *loss and writes dL/dp (np entries) into dp and dL/dy0 (n entries) into dy0;
- * Y (nt * n, the solution at the observations), dp and dy0 may be NULL. All outputs are
- * overwritten and belong to the caller. */
+ * Y (nt * n, the solution at the observations), dp and dy0 may be NULL; with both NULL only the
+ * forward solve runs (the loss alone, as the method computes it). All outputs are overwritten
+ * and belong to the caller. */
 nexp_status nexp_ode_gradient(const nexp_ode_system *sys, const nexp_ode_grad_options *opt, double t0,
                               const double *y0, int nt, const double *t, nexp_ode_loss_fn loss, void *loss_user,
                               double *loss_out, double *Y, double *dp, double *dy0, nexp_ode_stats *stats,

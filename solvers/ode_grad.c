@@ -412,6 +412,9 @@ static nexp_status grad_backprop(const nexp_ode_system *sys, const nexp_ode_grad
             goto done;
         }
     }
+    if (dp == NULL && dy0 == NULL) {
+        goto done; /* the loss only: no reverse pass */
+    }
     double *abar = work + (size_t)(tab->s + 2) * n + np;
     memset(abar, 0, (size_t)n * sizeof *abar);
     int next_obs = nt - 1;
@@ -831,6 +834,25 @@ done:
     return st;
 }
 
+/* No gradient wanted: the plain CVODE solve the continuous methods start with, and the losses. */
+static nexp_status loss_only_cvode(const nexp_ode_system *sys, const nexp_ode_grad_options *opt, double t0,
+                                   const double *y0, int nt, const double *t, nexp_ode_loss_fn loss, void *lu,
+                                   double *loss_out, double *Y, nexp_ode_stats *stats, nexp_error *err)
+{
+    const int n = sys->n;
+    double *dl = malloc((size_t)n * sizeof *dl);
+    if (dl == NULL) {
+        return nexp_error_set(err, NEXP_ERR_NOMEM, "ode gradient: out of memory");
+    }
+    nexp_status st = nexp_ode_solve(sys, &opt->ode, t0, y0, nt, t, Y, stats, err);
+    *loss_out = 0.0;
+    for (int i = 0; st == NEXP_OK && i < nt; i++) {
+        st = eval_loss(loss, lu, i, t[i], Y + (size_t)i * n, n, loss_out, dl, err);
+    }
+    free(dl);
+    return st;
+}
+
 nexp_status nexp_ode_gradient(const nexp_ode_system *sys, const nexp_ode_grad_options *opt, double t0,
                               const double *y0, int nt, const double *t, nexp_ode_loss_fn loss, void *loss_user,
                               double *loss_out, double *Y, double *dp, double *dy0, nexp_ode_stats *stats,
@@ -859,17 +881,24 @@ nexp_status nexp_ode_gradient(const nexp_ode_system *sys, const nexp_ode_grad_op
     if (Yw == NULL) {
         return nexp_error_set(err, NEXP_ERR_NOMEM, "ode gradient: out of memory");
     }
+    int loss_only = dp == NULL && dy0 == NULL;
     switch (opt->method) {
     case NEXP_ODE_GRAD_ADJOINT:
+    case NEXP_ODE_GRAD_FORWARD:
+        if (loss_only) {
+            st = loss_only_cvode(sys, opt, t0, y0, nt, t, loss, loss_user, &lsum, Yw, stp, err);
+            break;
+        }
+        if (opt->method == NEXP_ODE_GRAD_FORWARD) {
+            st = grad_forward(sys, opt, t0, y0, nt, t, loss, loss_user, &lsum, Yw, dp, dy0, stp, err);
+            break;
+        }
         st = grad_adjoint(sys, opt, t0, y0, nt, t, loss, loss_user, &lsum, Yw, dp, dy0, stp, err);
         break;
     case NEXP_ODE_GRAD_BACKPROP_RK4:
     case NEXP_ODE_GRAD_BACKPROP_DOPRI5:
         st = grad_backprop(sys, opt, opt->method == NEXP_ODE_GRAD_BACKPROP_DOPRI5, t0, y0, nt, t, loss, loss_user,
                            &lsum, Yw, dp, dy0, stp, err);
-        break;
-    case NEXP_ODE_GRAD_FORWARD:
-        st = grad_forward(sys, opt, t0, y0, nt, t, loss, loss_user, &lsum, Yw, dp, dy0, stp, err);
         break;
     default:
         st = nexp_error_set(err, NEXP_ERR_ARG, "ode gradient: unknown method %d", (int)opt->method);
