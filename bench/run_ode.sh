@@ -1,5 +1,6 @@
 #!/bin/bash
-# bench/run_ode.sh — nexp's ODE integration and neural-ODE training against SciPy and PyTorch.
+# bench/run_ode.sh — nexp's ODE integration and neural-ODE training against SciPy and PyTorch
+# (results and settings: bench/ode.md).
 #
 # Usage: bench/run_ode.sh [BUILD_DIR (default build)] [SPIRAL_ITERS (default 2000)]
 # BUILD_DIR must be configured with -DNEXP_BUILD_BENCH=ON (for bench/ode_integrate) and
