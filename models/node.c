@@ -425,6 +425,135 @@ static int node_jvp(double t, const double *y, const double *dy, const double *d
     return 0;
 }
 
+/* ---- recorded evaluations for backpropagation: the network's activations of each stage ---------
+ * record of B rows: x (B, nin), then per layer l its pre-activations and activations (B, out_l). */
+static size_t node_rec_len(const nexp_node *m, int B)
+{
+    if (m->mlp == NULL) {
+        return 1;
+    }
+    size_t len = (size_t)B * (m->n + m->time_input);
+    for (int l = 0; l < m->mlp->spec.n_layers; l++) {
+        len += 2 * (size_t)B * m->mlp->spec.width[l + 1];
+    }
+    return len;
+}
+
+static void physics_add(const nexp_node *m, nexp_node_work *w, double t, const double *y, double *ydot, int *rc)
+{
+    const int n = m->n;
+    double *p = m->params + m->n_theta;
+    for (int b = 0; b < w->B && *rc == 0; b++) {
+        *rc = m->physics.f(t + toff(w, b), y + b * n, w->gy, p);
+        for (int i = 0; i < n && *rc == 0; i++) {
+            ydot[b * n + i] += w->gy[i];
+        }
+    }
+}
+
+static int node_f_rec(double t, const double *y, double *ydot, double *rec, void *user)
+{
+    nexp_node_work *w = user;
+    const nexp_node *m = w->m;
+    const int n = m->n, B = w->B;
+    int rc = 0;
+    memset(ydot, 0, (size_t)B * n * sizeof *ydot);
+    if (m->mlp != NULL) {
+        const nexp_mlp_spec *s = &m->mlp->spec;
+        net_inputs(m, w, t, y);
+        memcpy(rec, w->x, (size_t)B * s->width[0] * sizeof *rec);
+        const double *a = rec;
+        double *r = rec + (size_t)B * s->width[0];
+        for (int l = 0; l < s->n_layers; l++) {
+            int in = s->width[l], out = s->width[l + 1];
+            double *pre = r, *post = r + (size_t)B * out;
+            nexp_dense_forward_f64(B, in, out, a, nexp_mlp_weight(m->mlp, m->mlp->params, l),
+                                   nexp_mlp_bias(m->mlp, m->mlp->params, l), pre);
+            nexp_act_forward_f64(s->act[l], (size_t)B * out, pre, post);
+            a = post;
+            r = post + (size_t)B * out;
+        }
+        for (int b = 0; b < B; b++) {
+            for (int i = 0; i < n; i++) {
+                ydot[b * n + i] = m->sigma[i] * a[b * n + i];
+            }
+        }
+    }
+    if (m->physics.f != NULL) {
+        physics_add(m, w, t, y, ydot, &rc);
+    }
+    for (int i = 0; rc == 0 && i < B * n; i++) {
+        if (!isfinite(ydot[i])) {
+            rc = 1;
+        }
+    }
+    return rc;
+}
+
+static int node_vjp_rec(double t, const double *y, const double *wv, const double *rec, double *wy, double *wp,
+                        void *user)
+{
+    nexp_node_work *w = user;
+    const nexp_node *m = w->m;
+    const int n = m->n, B = w->B;
+    if (m->mlp == NULL) {
+        return node_vjp(t, y, wv, wy, wp, user);
+    }
+    const nexp_mlp_spec *s = &m->mlp->spec;
+    const int L = s->n_layers, nin = s->width[0];
+    if (wp != NULL) {
+        memset(wp, 0, (size_t)m->n_params * sizeof *wp);
+    }
+    /* offsets of each layer's pre-activations in the record */
+    const double *pre[NEXP_MLP_MAX_LAYERS];
+    const double *r = rec + (size_t)B * nin;
+    for (int l = 0; l < L; l++) {
+        pre[l] = r;
+        r += 2 * (size_t)B * s->width[l + 1];
+    }
+    double *dpost = w->a, *dprev = w->da, *dpre = w->pre;
+    for (int b = 0; b < B; b++) {
+        for (int i = 0; i < n; i++) {
+            dpost[b * n + i] = m->sigma[i] * wv[b * n + i];
+        }
+    }
+    for (int l = L - 1; l >= 0; l--) {
+        int in = s->width[l], out = s->width[l + 1];
+        const double *post = pre[l] + (size_t)B * out;
+        const double *aprev = l > 0 ? pre[l - 1] + (size_t)B * in : rec;
+        memset(dpre, 0, (size_t)B * out * sizeof *dpre);
+        nexp_act_backward_f64(s->act[l], (size_t)B * out, pre[l], post, dpost, dpre);
+        memset(dprev, 0, (size_t)B * in * sizeof *dprev);
+        nexp_dense_backward_f64(B, in, out, aprev, nexp_mlp_weight(m->mlp, m->mlp->params, l), dpre, dprev,
+                                wp ? nexp_mlp_weight(m->mlp, wp, l) : NULL, wp ? nexp_mlp_bias(m->mlp, wp, l) : NULL);
+        double *tmp = dpost;
+        dpost = dprev;
+        dprev = tmp;
+    }
+    net_inputs(m, w, t, y); /* z for phi' */
+    for (int b = 0; b < B; b++) {
+        for (int i = 0; i < n; i++) {
+            wy[b * n + i] = dpost[b * nin + i] * dphi(m, w->z[b * n + i]) / m->sigma[i];
+        }
+    }
+    if (m->physics.f != NULL) {
+        double *p = m->params + m->n_theta;
+        for (int b = 0; b < B; b++) {
+            int rc = m->physics.vjp(t + toff(w, b), y + b * n, wv + b * n, w->gy, wp ? w->gp : NULL, p);
+            if (rc != 0) {
+                return rc;
+            }
+            for (int i = 0; i < n; i++) {
+                wy[b * n + i] += w->gy[i];
+            }
+            for (int k = 0; wp != NULL && k < m->np; k++) {
+                wp[m->n_theta + k] += w->gp[k];
+            }
+        }
+    }
+    return 0;
+}
+
 nexp_status nexp_node_system(const nexp_node *m, nexp_node_work *w, int B, const double *t_offset,
                              nexp_ode_system *sys, nexp_error *err)
 {
@@ -440,6 +569,9 @@ nexp_status nexp_node_system(const nexp_node *m, nexp_node_work *w, int B, const
     sys->jvp = (m->physics.f == NULL || m->physics.jvp != NULL) ? node_jvp : NULL;
     sys->vjp = node_vjp;
     sys->user = w;
+    sys->rec_len = m->mlp != NULL ? node_rec_len(m, B) : 0;
+    sys->f_rec = m->mlp != NULL ? node_f_rec : NULL;
+    sys->vjp_rec = m->mlp != NULL ? node_vjp_rec : NULL;
     return NEXP_OK;
 }
 

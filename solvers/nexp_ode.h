@@ -34,6 +34,13 @@ typedef int (*nexp_ode_jvp_fn)(double t, const double *y, const double *dy, cons
  * overwritten. */
 typedef int (*nexp_ode_vjp_fn)(double t, const double *y, const double *w, double *wy, double *wp, void *user);
 
+/* Optional pair for backpropagation: f that also writes a record (rec_len doubles) of what its
+ * vector-Jacobian product needs (e.g. a network's activations), and that product computed from the
+ * record, so the reverse pass does not evaluate f again. Same results as f and vjp. */
+typedef int (*nexp_ode_rhs_rec_fn)(double t, const double *y, double *ydot, double *rec, void *user);
+typedef int (*nexp_ode_vjp_rec_fn)(double t, const double *y, const double *w, const double *rec, double *wy,
+                                   double *wp, void *user);
+
 typedef struct nexp_ode_system {
     int n;               /* number of states, >= 1 */
     int np;              /* number of parameters p (may be 0) */
@@ -41,6 +48,9 @@ typedef struct nexp_ode_system {
     nexp_ode_jvp_fn jvp; /* optional: exact Jacobian for CVODE; required by forward sensitivities */
     nexp_ode_vjp_fn vjp; /* optional: required by the adjoint and backpropagation gradients */
     void *user;          /* passed to every callback; borrowed */
+    size_t rec_len;      /* optional (0: none): the record pair used by the backprop methods */
+    nexp_ode_rhs_rec_fn f_rec;
+    nexp_ode_vjp_rec_fn vjp_rec;
 } nexp_ode_system;
 
 typedef enum nexp_ode_method {
