@@ -195,13 +195,14 @@ nexp_status nexp_node_train(nexp_node *model, const nexp_series *data, const nex
         return nexp_error_set(err, NEXP_ERR_ARG, "node: no trajectory has %d observations for a window", o->window);
     }
     nexp_node_train_state *s = *state;
-    int fresh = s == NULL;
-    if (fresh) {
+    if (s == NULL) {
         s = calloc(1, sizeof *s);
-        if (s == NULL || nexp_optim_create(&o->optim, (size_t)np, &s->optim, err) != NEXP_OK) {
+        st = s == NULL ? nexp_error_set(err, NEXP_ERR_NOMEM, "node: out of memory")
+                       : nexp_optim_create(&o->optim, (size_t)np, &s->optim, err);
+        if (st != NEXP_OK) {
             free(n_windows);
             free(s);
-            return nexp_error_set(err, NEXP_ERR_NOMEM, "node: cannot create the optimiser");
+            return st;
         }
         nexp_rng_seed(&s->rng, o->seed);
         *state = s;
