@@ -896,8 +896,8 @@ static nexp_status file_read_field(nexp_h5_file *file, const char *name, nexp_fi
         st = dataset_shape(d, name, &rank, dims, err);
     }
     if (st == NEXP_OK && rank != 3) {
-        st = nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' has %d axes, a field needs 3 (channels, height, width)", name,
-                            rank);
+        st = nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' has %d axes, a field needs 3 (channels, height, width)%s",
+                            name, rank, rank == 4 ? "; it looks like a time series: read one of its frames" : "");
     }
     if (st == NEXP_OK) {
         st = check_numeric(d, name, err);
