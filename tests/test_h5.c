@@ -303,6 +303,7 @@ static void series_appends_frames_and_reads_each_back_with_its_time(void)
     nexp_error_clear(&err);
     CU_ASSERT_EQUAL(nexp_h5_series_length(path, "v", &n, &err), NEXP_ERR_MISMATCH);
     CU_ASSERT(strstr(err.msg, "u_time") != NULL);
+    nexp_error_clear(&err);
     nexp_field *whole = NULL;
     CU_ASSERT_EQUAL(nexp_h5_read_field(path, "u", &whole, NULL, &err), NEXP_ERR_FORMAT);
     CU_ASSERT(strstr(err.msg, "time series") != NULL);
