@@ -21,7 +21,7 @@ static void usage(FILE *out)
             "data's mean and spread (normalisation), phi the identity or y^3. Gradients come from the\n"
             "CVODES adjoint (checkpointed), backpropagation through DOPRI5/RK4, or forward sensitivities.\n\n"
             "fit options:\n"
-            "  --data FILE        CSV with a header row\n"
+            "  --data FILE        CSV with a header row, or a .h5 trajectory from 'nexp simulate'\n"
             "  --time COL         time column\n"
             "  --states A,B,...   state columns (the model's states)\n"
             "  --group COL        column that splits the rows into trajectories (e.g. subject)\n"
@@ -31,6 +31,7 @@ static void usage(FILE *out)
             "  --activation A     tanh | relu | softplus | gelu | sigmoid | ...   [default: tanh]\n"
             "  --input MAP        identity | cube (the network sees y^3)          [default: identity]\n"
             "  --no-normalise     mu = 0, sigma = 1 (the network sees raw states)\n"
+            "  --time-input       the network also sees the (normalised) time: f_theta(t, y)\n"
             "  --net-scale S      scale of the initial output layer; 0 starts exactly at the physics\n"
             "                                                       [default: 1, with physics 0]\n"
             "  --gradient G       adjoint | backprop | backprop-rk4 | forward     [default: adjoint]\n"
@@ -148,6 +149,7 @@ static void plot_fit(const char *path, const nexp_node *m, const nexp_series *d,
     ps.xlabel = d->time_name;
     ps.ylabel = n == 1 ? d->state_names[0] : "state";
     nexp_status st = nexp_plot_write_png(path, &ps, s, ns, &err);
+    nexp_plot_release_caches();
     for (int g = 0; g < groups; g++) {
         free(yf[g]);
     }
@@ -178,7 +180,8 @@ static int cmd_fit(int argc, char **argv)
         { "ckpt", required_argument, NULL, 'k' },      { "ckpt-every", required_argument, NULL, 'K' },
         { "resume", no_argument, NULL, 'u' },          { "plot", required_argument, NULL, 'P' },
         { "threads", required_argument, NULL, 'j' },   { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 }
+        { "time-input", no_argument, NULL, 'Y' },      { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
     };
     const char *data_path = NULL, *time_col = NULL, *states = NULL, *group = NULL, *physics = NULL;
     const char *ckpt = NULL, *plot = NULL;
@@ -225,6 +228,9 @@ static int cmd_fit(int argc, char **argv)
             break;
         case 'N':
             normalise = 0;
+            break;
+        case 'Y':
+            spec.time_input = 1;
             break;
         case 'z':
             net_scale = cli_parse_double(CMD, "--net-scale", optarg, 0.0, 1e3);
@@ -329,7 +335,7 @@ static int cmd_fit(int argc, char **argv)
         cli_usage_error(CMD, "--physics: %s", err.msg);
     }
     nexp_series *data = NULL;
-    if (nexp_series_read_csv(data_path, time_col, states, group, &data, &err) != NEXP_OK) {
+    if (nexp_series_read(data_path, time_col, states, group, &data, &err) != NEXP_OK) {
         cli_die_err(CMD, &err);
     }
     nexp_node *m = NULL;
@@ -548,7 +554,9 @@ static int cmd_predict(int argc, char **argv)
         ps.title = "neural ODE prediction";
         ps.xlabel = tname;
         ps.ylabel = "state";
-        if (nexp_plot_write_png(plot, &ps, s, m->n, &err) != NEXP_OK) {
+        nexp_status pst = nexp_plot_write_png(plot, &ps, s, m->n, &err);
+        nexp_plot_release_caches();
+        if (pst != NEXP_OK) {
             cli_die_err(CMD, &err);
         }
     }

@@ -88,12 +88,13 @@ nexp_status nexp_node_train(nexp_node *model, const nexp_series *data, const nex
 nexp_status nexp_node_evaluate(const nexp_node *model, const nexp_series *data, nexp_node_loss loss,
                                const nexp_ode_options *ode, double *mean_loss, int *failed, nexp_error *err);
 
-/* Mean and standard deviation of every state column (sigma >= a small floor) into the model. */
+/* Mean and standard deviation of every state column (sigma >= a small floor) into the model, and
+ * of the times for a network with time input. */
 nexp_status nexp_node_normalise_from(nexp_node *model, const nexp_series *data, nexp_error *err);
 
 /* ---- checkpoints (HDF5) -----------------------------------------------------------------------
- * /model: attributes n, input, physics, mlp (architecture text, "" without a network); datasets
- *         params (theta then p), mu, sigma.
+ * /model: attributes n, input, physics, mlp (architecture text, "" without a network),
+ *         time_input, t_mu, t_sigma; datasets params (theta then p), mu, sigma.
  * /train: attribute iter; datasets rng (4 uint64), optim_m1, optim_m2; attributes with the
  *         optimiser configuration and step. Absent when state is NULL.
  * /data:  attributes time_name, state_names; datasets t0 and y0 (the first trajectory's first

@@ -65,6 +65,9 @@ nexp_status nexp_node_save(const char *path, const nexp_node *m, const nexp_node
                                   err));
     TRY(nexp_h5_write_attr_string(h, "model", "physics", m->physics_name, err));
     TRY(nexp_h5_write_attr_string(h, "model", "mlp", spec, err));
+    TRY(nexp_h5_write_attr_int64(h, "model", "time_input", m->time_input, err));
+    TRY(nexp_h5_write_attr_double(h, "model", "t_mu", m->t_mu, err));
+    TRY(nexp_h5_write_attr_double(h, "model", "t_sigma", m->t_sigma, err));
     if (s != NULL && s->optim != NULL) {
         double cfg[OPTIM_CFG_LEN];
         size_t dr[1] = { NEXP_RNG_STATE_WORDS };
@@ -156,6 +159,7 @@ nexp_status nexp_node_load(const char *path, const nexp_node_physics *custom, ne
             goto fail;
         }
         spec.hidden = ms.width[1];
+        spec.time_input = ms.width[0] - (int)n;
         spec.layers = ms.n_layers - 1;
         spec.act = ms.act[0];
     }
@@ -168,6 +172,10 @@ nexp_status nexp_node_load(const char *path, const nexp_node_physics *custom, ne
     TRY(nexp_h5_read_array(h, "model/params", NEXP_H5_DOUBLE, 1, dp, m->params, err));
     TRY(nexp_h5_read_array(h, "model/mu", NEXP_H5_DOUBLE, 1, dn, m->mu, err));
     TRY(nexp_h5_read_array(h, "model/sigma", NEXP_H5_DOUBLE, 1, dn, m->sigma, err));
+    if (m->time_input) {
+        TRY(nexp_h5_read_attr_double(h, "model", "t_mu", &m->t_mu, err));
+        TRY(nexp_h5_read_attr_double(h, "model", "t_sigma", &m->t_sigma, err));
+    }
     if (state != NULL && nexp_h5_exists(h, "train") == NEXP_H5_GROUP) {
         double cfgv[OPTIM_CFG_LEN];
         int64_t iter = 0, step = 0, failed = 0;

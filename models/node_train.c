@@ -195,13 +195,14 @@ nexp_status nexp_node_train(nexp_node *model, const nexp_series *data, const nex
         return nexp_error_set(err, NEXP_ERR_ARG, "node: no trajectory has %d observations for a window", o->window);
     }
     nexp_node_train_state *s = *state;
-    int fresh = s == NULL;
-    if (fresh) {
+    if (s == NULL) {
         s = calloc(1, sizeof *s);
-        if (s == NULL || nexp_optim_create(&o->optim, (size_t)np, &s->optim, err) != NEXP_OK) {
+        st = s == NULL ? nexp_error_set(err, NEXP_ERR_NOMEM, "node: out of memory")
+                       : nexp_optim_create(&o->optim, (size_t)np, &s->optim, err);
+        if (st != NEXP_OK) {
             free(n_windows);
             free(s);
-            return nexp_error_set(err, NEXP_ERR_NOMEM, "node: cannot create the optimiser");
+            return st;
         }
         nexp_rng_seed(&s->rng, o->seed);
         *state = s;
@@ -380,6 +381,21 @@ nexp_status nexp_node_normalise_from(nexp_node *model, const nexp_series *data, 
         sd[k] = sqrt(s2 / data->n_rows);
         if (!(sd[k] > 1e-8 * fmax(1.0, fabs(mu[k])))) {
             sd[k] = fmax(1.0, fabs(mu[k]));
+        }
+    }
+    if (model->time_input) {
+        double tm = 0.0, tv = 0.0;
+        for (long r = 0; r < data->n_rows; r++) {
+            tm += data->t[r];
+        }
+        tm /= data->n_rows;
+        for (long r = 0; r < data->n_rows; r++) {
+            tv += (data->t[r] - tm) * (data->t[r] - tm);
+        }
+        tv = sqrt(tv / data->n_rows);
+        nexp_status st = nexp_node_set_time_normalisation(model, tm, tv > 0.0 ? tv : 1.0, err);
+        if (st != NEXP_OK) {
+            return st;
         }
     }
     return nexp_node_set_normalisation(model, mu, sd, err);

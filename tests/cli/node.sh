@@ -19,6 +19,12 @@ expect "quiet prints nothing" test ! -s "$T/err"
 check "predict from the checkpoint's data" 0 "$NEXP" node predict --ckpt "$T/lh.h5" --t1 1930 --n 31 --out "$T/p.csv"
 expect "prediction has 31 rows and named columns" test "$(wc -l <"$T/p.csv")" -eq 32 -a "$(head -1 "$T/p.csv")" = "year,hare,lynx"
 check "predict to h5 with y0" 0 "$NEXP" node predict --ckpt "$T/lh.h5" --t0 0 --t1 5 --y0 20,5 --out "$T/p.h5" --plot "$T/p.png"
+check "simulate to h5" 0 "$NEXP" simulate lotka-volterra --t1 10 --n 21 --out "$T/lv.h5" --quiet
+check "fit an h5 trajectory" 0 "$NEXP" node fit --data "$T/lv.h5" --time t --states prey,predator --physics lotka-volterra \
+  --hidden 0 --iters 5 --ckpt "$T/lv_model.h5" --quiet
+check "time-dependent network" 0 "$NEXP" node fit --data "$LH" --time year --states hare,lynx --hidden 4 --time-input \
+  --iters 3 --ckpt "$T/ti.h5" --quiet
+check "predict with the time-dependent network" 0 "$NEXP" node predict --ckpt "$T/ti.h5" --out "$T/ti.csv" --quiet
 check "missing column is a runtime error" 1 "$NEXP" node fit --data "$LH" --time year --states hare,wolf --ckpt "$T/x.h5"
 expect "names the column" grep -q "no column 'wolf'" "$T/err"
 printf 't,x\n0,1\n2,2\n1,3\n' >"$T/unsorted.csv"
