@@ -12,7 +12,7 @@ PACKAGES=(
   libomp-dev              # OpenMP runtime (clang); GCC's libgomp comes with gcc
   libpng-dev              # PNG
   libopenblas-dev         # CBLAS
-  libcairo2-dev           # plots of data vs. fit (PNG)
+  libcairo2-dev libfontconfig-dev  # plots of data vs. fit (PNG)
   valgrind                # memcheck of the CLI tests in CI
 )
 if [ "${NEXP_WITH_PEERS:-0}" = 1 ]; then
