@@ -35,6 +35,9 @@ void cli_register(const cli_command *cmd);
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_RUNTIME 1
 #define CLI_EXIT_USAGE 2
+/* A run stopped by SIGINT/SIGTERM after saving its work exits with 128 + the signal number
+ * (130 for Ctrl-C, 143 for SIGTERM), the shell's convention. */
+#define CLI_EXIT_SIGNAL_BASE 128
 
 /* "nexp CMD: message" on stderr, then exit 1. */
 _Noreturn void cli_die(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -53,6 +56,12 @@ int cli_parse_long_list(const char *cmd, const char *opt, const char *s, long *o
 
 /* Progress mode for --quiet. */
 nexp_progress_mode cli_progress_mode(int quiet);
+
+/* Stop requests for long runs: after cli_catch_interrupts(), the first SIGINT or SIGTERM only sets
+ * a flag (a second one terminates as usual); the training loop polls cli_interrupted() (0 or the
+ * signal number), saves and exits with CLI_EXIT_SIGNAL_BASE + that number. */
+void cli_catch_interrupts(void);
+int cli_interrupted(void);
 
 /* Print a JSON string value with escapes. */
 void cli_json_string(FILE *out, const char *s);

@@ -1,6 +1,7 @@
 /* nexp node fit | predict: neural ODEs and hybrid (physics + network) models fitted to CSV data. */
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,10 +49,14 @@ static void usage(FILE *out)
             "  --rtol R, --atol A solver tolerances                       [default: 1e-6, 1e-8]\n"
             "  --ckpt FILE        checkpoint (HDF5), written every --ckpt-every iterations and at the end\n"
             "  --ckpt-every K                                                     [default: 100]\n"
-            "  --resume           continue from --ckpt (model and optimiser from the file)\n"
+            "  --resume           continue from --ckpt (model and optimiser from the file); a resumed\n"
+            "                     run ends bit-identically to an uninterrupted one\n"
             "  --plot FILE.png    data (points) versus the fitted model (lines)\n"
             "  --threads N        OpenMP threads across trajectories              [default: all]\n"
-            "  --quiet            no progress\n\n"
+            "  --quiet            no progress\n"
+            "Ctrl-C (SIGINT) or SIGTERM stops after the current iteration, saves --ckpt and exits with\n"
+            "130 (SIGTERM: 143); a second Ctrl-C stops at once. Checkpoints are replaced atomically, so a\n"
+            "killed run leaves the last complete one (and possibly a stale .NAME.tmp.* file to delete).\n\n"
             "predict options:\n"
             "  --ckpt FILE        a checkpoint written by 'nexp node fit'\n"
             "  --out FILE         .csv or .h5 trajectory\n"
@@ -83,7 +88,7 @@ static int on_iter(const nexp_node_iter_info *info, void *user)
         fp->reported++;
     }
     nexp_progress_update(fp->bar, info->iter, "loss %.5g lr %.3g", info->loss, info->lr);
-    return 0;
+    return cli_interrupted();
 }
 
 static int parse_enum(const char *opt, const char *val, const char *const *names, int count)
@@ -329,6 +334,7 @@ static int cmd_fit(int argc, char **argv)
     if (data_path == NULL || time_col == NULL || states == NULL || ckpt == NULL) {
         cli_usage_error(CMD, "fit needs --data, --time, --states and --ckpt");
     }
+    cli_catch_interrupts();
     nexp_error err = NEXP_ERROR_INIT;
     nexp_node_physics phys_check;
     if (physics != NULL && strcmp(physics, "none") != 0 && nexp_node_physics_builtin(physics, &phys_check, &err)) {
@@ -382,6 +388,15 @@ static int cmd_fit(int argc, char **argv)
     double start = nexp_time_now();
     nexp_status rc = nexp_node_train(m, data, &o, &st, &err);
     nexp_progress_finish(fp.bar);
+    if (rc == NEXP_ERR_INTERRUPTED && cli_interrupted()) {
+        int sig = cli_interrupted();
+        fprintf(stderr, "nexp node: interrupted (%s) at iteration %ld of %ld; checkpoint saved to %s (continue with "
+                "--resume)\n", sig == SIGINT ? "SIGINT" : "SIGTERM", st->iter, o.iters, ckpt);
+        nexp_node_train_state_free(st);
+        nexp_node_free(m);
+        nexp_series_free(data);
+        return CLI_EXIT_SIGNAL_BASE + sig;
+    }
     if (rc != NEXP_OK) {
         cli_die_err(CMD, &err);
     }

@@ -45,7 +45,9 @@ typedef struct nexp_node_iter_info {
     const char *failure; /* message of the last failure this iteration, or NULL */
 } nexp_node_iter_info;
 
-/* Called after every iteration; a non-zero return stops training (NEXP_ERR_INTERRUPTED). */
+/* Called after every iteration; a non-zero return stops training: the checkpoint (if any) is saved
+ * and nexp_node_train returns NEXP_ERR_INTERRUPTED (or the save's error if that failed). This is
+ * how a caller stops a run on a signal; the library itself installs no signal handlers. */
 typedef int (*nexp_node_iter_fn)(const nexp_node_iter_info *info, void *user);
 
 typedef struct nexp_node_train_options {

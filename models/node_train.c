@@ -296,9 +296,12 @@ nexp_status nexp_node_train(nexp_node *model, const nexp_series *data, const nex
         }
     }
     if (o->ckpt_path != NULL) {
-        nexp_status st2 = nexp_node_save(o->ckpt_path, model, s, data, st == NEXP_OK ? err : NULL);
-        if (st == NEXP_OK) {
-            st = st2;
+        nexp_error save_err = NEXP_ERROR_INIT;
+        nexp_status st2 = nexp_node_save(o->ckpt_path, model, s, data, &save_err);
+        /* A stopped run must not look saved when its checkpoint could not be written. */
+        if (st2 != NEXP_OK && (st == NEXP_OK || st == NEXP_ERR_INTERRUPTED)) {
+            nexp_error_clear(err);
+            st = nexp_error_set(err, st2, "%s", save_err.msg);
         }
     }
 done:
