@@ -54,6 +54,21 @@ long cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, lo
 int cli_parse_double_list(const char *cmd, const char *opt, const char *s, double *out, int max);
 int cli_parse_long_list(const char *cmd, const char *opt, const char *s, long *out, int max);
 
+/* Sizes such as "512M", "4G", "1.5GiB", "65536" (bytes; K/M/G/T are powers of 1024), or "0" for no
+ * limit; anything else is a usage error naming the option. */
+size_t cli_parse_size(const char *cmd, const char *opt, const char *s);
+
+/* --max-memory SIZE: every command runs with a memory limit (core/nexp_core.h), by default 3/4 of
+ * the physical memory (8 GiB where that cannot be determined); main() sets the default, the
+ * option overrides it. Commands list the option with CLI_MAX_MEMORY_HELP and handle it with
+ * case CLI_OPT_MAX_MEMORY: cli_set_max_memory(cmd, optarg). */
+#define CLI_OPT_MAX_MEMORY 0x4d4d
+#define CLI_MAX_MEMORY_HELP \
+    "  --max-memory SIZE  refuse inputs and plans needing more than SIZE (512M, 4G; 0: no limit)\n" \
+    "                     [default: 3/4 of physical memory]\n"
+size_t cli_default_max_memory(void);
+void cli_set_max_memory(const char *cmd, const char *s);
+
 /* Progress mode for --quiet. */
 nexp_progress_mode cli_progress_mode(int quiet);
 

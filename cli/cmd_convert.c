@@ -18,6 +18,7 @@ static void usage(FILE *out)
             "  --bit-depth 8|16   bit depth of PNG/PGM/PPM output  [default: the input's, else 8]\n"
             "  --from NAME        read IN as NAME (flo, png, pgm, ppm, pfm, h5, kitti)\n"
             "                     instead of guessing from the extension (kitti: KITTI flow PNG)\n"
+            CLI_MAX_MEMORY_HELP
             "  -h, --help         this help\n\n"
             "Examples:\n"
             "  nexp convert flow.flo flow.h5\n"
@@ -30,7 +31,8 @@ static int cmd_convert(int argc, char **argv)
     static const struct option opts[] = { { "dataset", required_argument, NULL, 'd' },
                                           { "bit-depth", required_argument, NULL, 'b' },
                                           { "from", required_argument, NULL, 'f' },
-                                          { "help", no_argument, NULL, 'h' },
+                                          { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
+        { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     nexp_read_options ro = { NEXP_FORMAT_UNKNOWN, NULL };
     nexp_write_options wo = { NEXP_FORMAT_UNKNOWN, NULL, 0 };
@@ -56,6 +58,9 @@ static int cmd_convert(int argc, char **argv)
             if (ro.format == NEXP_FORMAT_UNKNOWN) {
                 cli_usage_error("convert", "--from: unknown format '%s'", optarg);
             }
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory("convert", optarg);
             break;
         case 'h':
             usage(stdout);

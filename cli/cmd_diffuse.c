@@ -35,6 +35,7 @@ static void usage(FILE *out)
             "                   the evolving field, e.g. diffuse a flow field along the frame's edges\n"
             "  --threads N      OpenMP threads                            [default: all cores]\n"
             "  --quiet          no progress output\n"
+            CLI_MAX_MEMORY_HELP
             "  -h, --help       this help\n\n"
             "Examples:\n"
             "  nexp diffuse frame.png smooth.png --time 8\n"
@@ -64,6 +65,7 @@ static int cmd_diffuse(int argc, char **argv)
         { "scheme", required_argument, NULL, 'S' },  { "tau", required_argument, NULL, 't' },
         { "cycles", required_argument, NULL, 'c' },  { "guide", required_argument, NULL, 'g' },
         { "threads", required_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
+        { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
         { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 }
     };
     nexp_diffusion_params prm = NEXP_DIFFUSION_PARAMS_INIT;
@@ -117,6 +119,9 @@ static int cmd_diffuse(int argc, char **argv)
             break;
         case 'q':
             quiet = 1;
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory("diffuse", optarg);
             break;
         case 'h':
             usage(stdout);

@@ -22,6 +22,7 @@ static void usage(FILE *out)
             "  --mask M     known-pixel mask (PNG, nonzero = known)\n"
             "  --json       print one JSON object: {\"epe\", \"aae\", \"fl\", \"count\",\n"
             "               \"known\": {...}, \"unknown\": {...}} (fl as a fraction 0..1)\n"
+            CLI_MAX_MEMORY_HELP
             "  -h, --help   this help\n\n"
             "Example:\n"
             "  nexp eval dense.flo ../shared/data/flow/sintel-alley/flow_0002.flo --mask m.png\n");
@@ -36,7 +37,8 @@ static int cmd_eval(int argc, char **argv)
 {
     static const struct option opts[] = { { "mask", required_argument, NULL, 'm' },
                                           { "json", no_argument, NULL, 'j' },
-                                          { "help", no_argument, NULL, 'h' },
+                                          { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
+        { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     const char *mask_path = NULL;
     int json = 0, c;
@@ -48,6 +50,9 @@ static int cmd_eval(int argc, char **argv)
             break;
         case 'j':
             json = 1;
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory("eval", optarg);
             break;
         case 'h':
             usage(stdout);

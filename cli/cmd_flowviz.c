@@ -18,6 +18,7 @@ static void usage(FILE *out)
             "  --max-flow R   normalise by R pixels         [default: the largest valid |flow|]\n"
             "  --from NAME    read IN as NAME (flo, h5, kitti, pfm)     [default: by extension]\n"
             "  --dataset NAME HDF5 dataset to read                      [default: field]\n"
+            CLI_MAX_MEMORY_HELP
             "  -h, --help     this help\n\n"
             "Examples:\n"
             "  nexp flowviz ../shared/data/flow/sintel-alley/flow_0002.flo flow.png\n"
@@ -29,7 +30,8 @@ static int cmd_flowviz(int argc, char **argv)
     static const struct option opts[] = { { "max-flow", required_argument, NULL, 'm' },
                                           { "from", required_argument, NULL, 'f' },
                                           { "dataset", required_argument, NULL, 'd' },
-                                          { "help", no_argument, NULL, 'h' },
+                                          { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
+        { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     nexp_read_options ro = { NEXP_FORMAT_UNKNOWN, NULL };
     double max_flow = 0.0;
@@ -51,6 +53,9 @@ static int cmd_flowviz(int argc, char **argv)
             break;
         case 'd':
             ro.dataset = optarg;
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory("flowviz", optarg);
             break;
         case 'h':
             usage(stdout);

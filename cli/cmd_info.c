@@ -21,6 +21,7 @@ static void usage(FILE *out)
             "  --format NAME     read as NAME instead of guessing from the extension\n"
             "                    (flo, png, pgm, ppm, pfm, h5, kitti)   [default: by extension]\n"
             "  --dataset NAME    HDF5 dataset to read                    [default: field]\n"
+            CLI_MAX_MEMORY_HELP
             "  -h, --help        this help\n\n"
             "Example:\n"
             "  nexp info ../shared/data/flow/sintel-alley/flow_0002.flo --json\n");
@@ -58,7 +59,8 @@ static int cmd_info(int argc, char **argv)
     static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
                                           { "format", required_argument, NULL, 'f' },
                                           { "dataset", required_argument, NULL, 'd' },
-                                          { "help", no_argument, NULL, 'h' },
+                                          { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
+        { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     int json = 0;
     nexp_read_options ro = { NEXP_FORMAT_UNKNOWN, NULL };
@@ -77,6 +79,9 @@ static int cmd_info(int argc, char **argv)
             break;
         case 'd':
             ro.dataset = optarg;
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory("info", optarg);
             break;
         case 'h':
             usage(stdout);

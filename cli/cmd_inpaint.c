@@ -111,6 +111,7 @@ static void usage(FILE *out)
             "  --viz PNG       also write the Middlebury colour coding of the result\n"
             "  --threads N     OpenMP threads                           [default: all cores]\n"
             "  -q, --quiet     no summary line on stderr\n"
+            CLI_MAX_MEMORY_HELP
             "  -h, --help      this help\n\n"
             "Example:\n"
             "  D=../shared/data/flow/sintel-alley\n"
@@ -134,7 +135,8 @@ static int cmd_inpaint(int argc, char **argv)
                                           { "viz", required_argument, NULL, O_VIZ },
                                           { "threads", required_argument, NULL, O_THREADS },
                                           { "quiet", no_argument, NULL, 'q' },
-                                          { "help", no_argument, NULL, 'h' },
+                                          { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
+        { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     const char *flow_path = NULL, *out_path = NULL, *mask_path = NULL, *image_path = NULL, *viz_path = NULL;
     const char *method_name = "homogeneous";
@@ -186,6 +188,9 @@ static int cmd_inpaint(int argc, char **argv)
             break;
         case 'q':
             a.quiet = 1;
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory("inpaint", optarg);
             break;
         case 'h':
             usage(stdout);

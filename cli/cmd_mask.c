@@ -18,6 +18,7 @@ static void usage(FILE *out)
             "  --density D    fraction of known pixels, 0..1                              [required]\n"
             "  --seed S       random seed (integer >= 0)                                  [default: 1]\n"
             "  -q, --quiet    do not print the number of known pixels\n"
+            CLI_MAX_MEMORY_HELP
             "  -h, --help     this help\n\n"
             "Example:\n"
             "  nexp mask --like ../shared/data/flow/sintel-alley/flow_0002.flo --density 0.05 --seed 7 m.png\n");
@@ -29,7 +30,8 @@ static int cmd_mask(int argc, char **argv)
                                           { "density", required_argument, NULL, 'd' },
                                           { "seed", required_argument, NULL, 's' },
                                           { "quiet", no_argument, NULL, 'q' },
-                                          { "help", no_argument, NULL, 'h' },
+                                          { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
+        { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     const char *like = NULL;
     double density = -1.0;
@@ -49,6 +51,9 @@ static int cmd_mask(int argc, char **argv)
             break;
         case 'q':
             quiet = 1;
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory("mask", optarg);
             break;
         case 'h':
             usage(stdout);

@@ -34,6 +34,7 @@ static void usage(FILE *out)
             "info options:\n"
             "  --json              one JSON object: file, model, spec, n_params, tensors (name, shape),\n"
             "                      step, optimiser (null or kind, lr, step), rng, metadata\n"
+            CLI_MAX_MEMORY_HELP
             "  -h, --help          this help\n\n"
             "Example:\n"
             "  nexp model init --unet --widths 12,24,48 --out-channels 4 --heads 0,1 --out net.h5\n"
@@ -49,6 +50,7 @@ static int model_init(int argc, char **argv)
         { "act", required_argument, NULL, 'a' },    { "pad", required_argument, NULL, 'p' },
         { "transposed-up", no_argument, NULL, 't' }, { "bcos", required_argument, NULL, 'b' },
         { "seed", required_argument, NULL, 's' },   { "out", required_argument, NULL, 'o' },
+        { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
         { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 }
     };
     const char *mlp_spec = NULL, *out = NULL;
@@ -124,6 +126,9 @@ static int model_init(int argc, char **argv)
             break;
         case 'o':
             out = optarg;
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory("model", optarg);
             break;
         case 'h':
             usage(stdout);
@@ -251,7 +256,8 @@ static void print_info(const char *path, int json, const char *kind, const char 
 static int model_info(int argc, char **argv)
 {
     static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
-                                          { "help", no_argument, NULL, 'h' },
+                                          { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
+        { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     int json = 0, c;
     opterr = 0;
@@ -260,6 +266,9 @@ static int model_info(int argc, char **argv)
         switch (c) {
         case 'j':
             json = 1;
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory("model", optarg);
             break;
         case 'h':
             usage(stdout);

@@ -54,6 +54,7 @@ static void usage(FILE *out)
             "  --plot FILE.png    data (points) versus the fitted model (lines)\n"
             "  --threads N        OpenMP threads across trajectories              [default: all]\n"
             "  --quiet            no progress\n"
+            CLI_MAX_MEMORY_HELP
             "Ctrl-C (SIGINT) or SIGTERM stops after the current iteration, saves --ckpt and exits with\n"
             "130 (SIGTERM: 143); a second Ctrl-C stops at once. Checkpoints are replaced atomically, so a\n"
             "killed run leaves the last complete one (and possibly a stale .NAME.tmp.* file to delete).\n\n"
@@ -185,7 +186,8 @@ static int cmd_fit(int argc, char **argv)
         { "ckpt", required_argument, NULL, 'k' },      { "ckpt-every", required_argument, NULL, 'K' },
         { "resume", no_argument, NULL, 'u' },          { "plot", required_argument, NULL, 'P' },
         { "threads", required_argument, NULL, 'j' },   { "quiet", no_argument, NULL, 'q' },
-        { "time-input", no_argument, NULL, 'Y' },      { "help", no_argument, NULL, 'h' },
+        { "time-input", no_argument, NULL, 'Y' },      { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     const char *data_path = NULL, *time_col = NULL, *states = NULL, *group = NULL, *physics = NULL;
@@ -319,6 +321,9 @@ static int cmd_fit(int argc, char **argv)
         case 'q':
             quiet = 1;
             break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory(CMD, optarg);
+            break;
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
@@ -438,7 +443,8 @@ static int cmd_predict(int argc, char **argv)
         { "n", required_argument, NULL, 'n' },      { "y0", required_argument, NULL, 'y' },
         { "plot", required_argument, NULL, 'P' },   { "method", required_argument, NULL, 'm' },
         { "rtol", required_argument, NULL, 'R' },   { "atol", required_argument, NULL, 'A' },
-        { "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
+        { "quiet", no_argument, NULL, 'q' },        { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     const char *ckpt = NULL, *out = NULL, *plot = NULL, *y0_s = NULL, *method = NULL;
@@ -483,6 +489,9 @@ static int cmd_predict(int argc, char **argv)
             break;
         case 'q':
             quiet = 1;
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory(CMD, optarg);
             break;
         case 'h':
             usage(stdout);

@@ -47,6 +47,7 @@ static void usage(FILE *out)
             "  --plot FILE.png   also draw the states over time (cairo)\n"
             "  --stats           print solver statistics (steps, evaluations) on stderr\n"
             "  --quiet           print nothing but errors\n"
+            CLI_MAX_MEMORY_HELP
             "  -h, --help        this help\n\n"
             "Examples:\n"
             "  nexp simulate lorenz --t1 40 --n 4000 --method dopri5 --out lorenz.csv --plot lorenz.png\n"
@@ -64,6 +65,7 @@ static int cmd_simulate(int argc, char **argv)
         { "rtol", required_argument, NULL, 'r' },     { "atol", required_argument, NULL, 't' },
         { "max-steps", required_argument, NULL, 'x' }, { "plot", required_argument, NULL, 'P' },
         { "stats", no_argument, NULL, 's' },          { "quiet", no_argument, NULL, 'q' },
+        { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
         { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 }
     };
     const char *out = NULL, *plot = NULL, *method = NULL, *params_s = NULL, *y0_s = NULL;
@@ -128,6 +130,9 @@ static int cmd_simulate(int argc, char **argv)
         case 'q':
             quiet = 1;
             break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory(CMD, optarg);
+            break;
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
@@ -175,6 +180,10 @@ static int cmd_simulate(int argc, char **argv)
 
     nexp_ode_system sys;
     if (nexp_ode_builtin_system(name, p, &sys, &err) != NEXP_OK) {
+        cli_die_err(CMD, &err);
+    }
+    if (nexp_memory_check((size_t)n_out * ((size_t)info->n + 1) * sizeof(double), "the output times and states",
+                          &err) != NEXP_OK) {
         cli_die_err(CMD, &err);
     }
     double *t = malloc((size_t)n_out * sizeof *t);

@@ -24,6 +24,7 @@ static int by_name(const void *a, const void *b)
 
 static void print_help(FILE *out)
 {
+    char mem[32];
     fprintf(out,
             "nexp %s — neuroexplicit models: explicit diffusion and ODE solvers coupled with small\n"
             "neural networks (optical-flow inpainting, neural ODEs, diffusion and ODE simulation).\n\n"
@@ -36,7 +37,11 @@ static void print_help(FILE *out)
     fprintf(out,
             "\nRun 'nexp COMMAND --help' for a command's options and examples.\n"
             "Field files are read and written by extension: .flo .png .pgm .ppm .pfm .h5\n"
-            "Exit status: 0 ok, 1 runtime error (message on stderr), 2 usage error.\n");
+            "Commands refuse inputs and plans needing more than 3/4 of the physical memory (here %s);\n"
+            "--max-memory SIZE (512M, 4G, 0: no limit) changes the bound.\n"
+            "Exit status: 0 ok, 1 runtime error (message on stderr), 2 usage error; a long run stopped\n"
+            "by Ctrl-C after saving its work exits 130.\n",
+            nexp_format_size(cli_default_max_memory(), mem, sizeof mem));
 }
 
 int main(int argc, char **argv)
@@ -53,6 +58,7 @@ int main(int argc, char **argv)
         printf("nexp %s\n", nexp_version());
         return CLI_EXIT_OK;
     }
+    nexp_set_memory_limit(cli_default_max_memory());
     for (int i = 0; i < n_commands; i++) {
         if (strcmp(argv[1], commands[i]->name) == 0) {
             return commands[i]->run(argc - 1, argv + 1);

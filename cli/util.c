@@ -1,9 +1,12 @@
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -103,6 +106,53 @@ int cli_parse_long_list(const char *cmd, const char *opt, const char *s, long *o
         out[i] = cli_parse_long(cmd, opt, items[i], -2147483647L, 2147483647L);
     }
     return n;
+}
+
+size_t cli_parse_size(const char *cmd, const char *opt, const char *s)
+{
+    static const char units[] = "BKMGTP";
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (s[0] == '\0' || end == s || errno == ERANGE || !isfinite(v) || v < 0.0) {
+        cli_usage_error(cmd, "%s: '%s' is not a size (e.g. 512M, 4G)", opt, s);
+    }
+    double scale = 1.0;
+    if (*end != '\0') {
+        const char *u = strchr(units, toupper((unsigned char)*end));
+        if (u == NULL) {
+            cli_usage_error(cmd, "%s: '%s' has an unknown unit (B, K, M, G, T, P)", opt, s);
+        }
+        for (const char *k = units; k < u; k++) {
+            scale *= 1024.0;
+        }
+        end++;
+        if (*u != 'B' && (strcasecmp(end, "iB") == 0 || strcasecmp(end, "B") == 0)) {
+            end += strlen(end);
+        }
+        if (*end != '\0') {
+            cli_usage_error(cmd, "%s: '%s' is not a size (e.g. 512M, 4G)", opt, s);
+        }
+    }
+    v *= scale;
+    if (v >= 18446744073709551615.0) {
+        cli_usage_error(cmd, "%s: '%s' is too large", opt, s);
+    }
+    return (size_t)v;
+}
+
+size_t cli_default_max_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) {
+        return (size_t)8 << 30;
+    }
+    return (size_t)pages / 4 * 3 * (size_t)page;
+}
+
+void cli_set_max_memory(const char *cmd, const char *s)
+{
+    nexp_set_memory_limit(cli_parse_size(cmd, "--max-memory", s));
 }
 
 static volatile sig_atomic_t interrupt_signal;

@@ -1,8 +1,12 @@
 #include "nexp_field.h"
 
+#include <stdio.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nexp_core.h"
 
 int nexp_size_mul(size_t a, size_t b, size_t *out)
 {
@@ -40,6 +44,18 @@ nexp_status nexp_field_check_dims(long long width, long long height, long long c
     return NEXP_OK;
 }
 
+/* Bytes counted against the memory limit for an owned field's pixels and for its mask. */
+static size_t data_bytes(const nexp_field *f)
+{
+    return f->plane * (size_t)f->channels * sizeof(float);
+}
+
+static size_t mask_bytes(const nexp_field *f)
+{
+    size_t n = f->stride * (size_t)f->height;
+    return (n + NEXP_FIELD_ALIGN - 1) / NEXP_FIELD_ALIGN * NEXP_FIELD_ALIGN;
+}
+
 static size_t padded_stride(int width)
 {
     const size_t per = NEXP_FIELD_ALIGN / sizeof(float);
@@ -68,8 +84,16 @@ nexp_status nexp_field_create(nexp_field **out, int width, int height, int chann
         free(f);
         return nexp_error_set(err, NEXP_ERR_TOO_LARGE, "field %d x %d x %d is too large", width, height, channels);
     }
+    char what[96];
+    snprintf(what, sizeof what, "a %d x %d x %d field", width, height, channels);
+    st = nexp_memory_reserve(n, what, err);
+    if (st != NEXP_OK) {
+        free(f);
+        return st;
+    }
     f->data = aligned_alloc(NEXP_FIELD_ALIGN, n);
     if (f->data == NULL) {
+        nexp_memory_release(n);
         free(f);
         return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory allocating a %d x %d x %d field (%zu bytes)",
                               width, height, channels, n);
@@ -85,6 +109,7 @@ void nexp_field_free(nexp_field *f)
         return;
     }
     if (f->owns) {
+        nexp_memory_release(data_bytes(f) + (f->mask != NULL ? mask_bytes(f) : 0));
         free(f->data);
         free(f->mask);
     }
@@ -110,8 +135,15 @@ nexp_status nexp_field_ensure_mask(nexp_field *f, nexp_error *err)
         return nexp_error_set(err, NEXP_ERR_ARG, "cannot add a mask to a field view");
     }
     size_t n = f->stride * (size_t)f->height;
-    f->mask = aligned_alloc(NEXP_FIELD_ALIGN, (n + NEXP_FIELD_ALIGN - 1) / NEXP_FIELD_ALIGN * NEXP_FIELD_ALIGN);
+    char what[96];
+    snprintf(what, sizeof what, "the mask of a %d x %d field", f->width, f->height);
+    nexp_status st = nexp_memory_reserve(mask_bytes(f), what, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    f->mask = aligned_alloc(NEXP_FIELD_ALIGN, mask_bytes(f));
     if (f->mask == NULL) {
+        nexp_memory_release(mask_bytes(f));
         return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory allocating a mask");
     }
     memset(f->mask, 1, n);
@@ -138,6 +170,7 @@ nexp_status nexp_field_copy(nexp_field *dst, const nexp_field *src, nexp_error *
             memcpy(dst->mask + (size_t)y * dst->stride, src->mask + (size_t)y * src->stride, (size_t)src->width);
         }
     } else if (dst->mask != NULL && dst->owns) {
+        nexp_memory_release(mask_bytes(dst));
         free(dst->mask);
         dst->mask = NULL;
     }

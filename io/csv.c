@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "nexp_csv.h"
+#include "nexp_core.h"
 #include "nexp_h5.h"
 #include "nexp_io.h"
 
@@ -161,12 +163,20 @@ typedef struct raw_rows {
     long *line;
 } raw_rows;
 
-static int raw_push(raw_rows *r, int ns)
+static nexp_status raw_push(raw_rows *r, int ns, const char *path, nexp_error *err)
 {
     if (r->n < r->cap) {
-        return 0;
+        return NEXP_OK;
     }
     long cap = r->cap ? 2 * r->cap : 256;
+    char what[64];
+    snprintf(what, sizeof what, "%s: %ld rows of %d states", path, cap, ns);
+    nexp_status st = nexp_memory_check((size_t)cap * ((size_t)ns * sizeof(double) + sizeof(double) + sizeof(int) +
+                                                      sizeof(long)),
+                                       what, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
     double *t = realloc(r->t, (size_t)cap * sizeof *t);
     if (t != NULL) {
         r->t = t;
@@ -184,10 +194,10 @@ static int raw_push(raw_rows *r, int ns)
         r->line = l;
     }
     if (t == NULL || y == NULL || g == NULL || l == NULL) {
-        return -1;
+        return nexp_error_set(err, NEXP_ERR_NOMEM, "csv: out of memory");
     }
     r->cap = cap;
-    return 0;
+    return NEXP_OK;
 }
 
 static nexp_status parse_number(const char *path, long line, const char *col, const char *s, double *v,
@@ -310,8 +320,7 @@ nexp_status nexp_series_read_csv(const char *path, const char *time_col, const c
                                 lineno, nf < 0 ? CSV_MAX_COLS : nf, ncol);
             goto fail;
         }
-        if (raw_push(&raw, ns) != 0) {
-            st = nexp_error_set(err, NEXP_ERR_NOMEM, "csv: out of memory");
+        if ((st = raw_push(&raw, ns, path, err)) != NEXP_OK) {
             goto fail;
         }
         if ((st = parse_number(path, lineno, hdr[tcol], fld[tcol], &raw.t[raw.n], err))) {
@@ -605,6 +614,16 @@ nexp_status nexp_series_read_h5(const char *path, const char *time_col, const ch
                 goto fail;
             }
         }
+    }
+    char what[64];
+    snprintf(what, sizeof what, "%s: %ld rows of %d states", path, nt, nall);
+    size_t row_bytes = ((size_t)nall + (size_t)ns + 1) * sizeof(double);
+    if (nt > 0 && (size_t)nt > SIZE_MAX / row_bytes) {
+        st = nexp_error_set(err, NEXP_ERR_TOO_LARGE, "%s is too large", what);
+        goto fail;
+    }
+    if ((st = nexp_memory_check((size_t)nt * row_bytes, what, err)) != NEXP_OK) {
+        goto fail;
     }
     T = malloc((size_t)nt * sizeof *T);
     Yall = malloc((size_t)nt * nall * sizeof *Yall);

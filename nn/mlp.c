@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nexp_rng.h"
+#include "nexp_core.h"
 
 struct nexp_mlp_workspace {
     int max_batch;
@@ -195,6 +197,13 @@ nexp_status nexp_mlp_create(const nexp_mlp_spec *spec, uint64_t seed, nexp_mlp *
     }
     m->n_tensors = 2 * spec->n_layers;
     m->n_params = off;
+    char what[64];
+    snprintf(what, sizeof what, "an MLP of %zu parameters", off);
+    if (off > SIZE_MAX / (2 * sizeof(double)) ||
+        nexp_memory_check(2 * off * sizeof(double), what, err) != NEXP_OK) {
+        nexp_mlp_free(m);
+        return nexp_error_set(err, NEXP_ERR_TOO_LARGE, "%s is too large", what);
+    }
     m->params = calloc(off, sizeof(double));
     m->grads = calloc(off, sizeof(double));
     if (m->params == NULL || m->grads == NULL) {
@@ -280,6 +289,12 @@ nexp_status nexp_mlp_workspace_create(const nexp_mlp *mlp, int max_batch, nexp_m
     if (total > ((size_t)1 << 40) / (size_t)max_batch) {
         return nexp_error_set(err, NEXP_ERR_TOO_LARGE, "mlp workspace: %d samples of %zu values too large",
                               max_batch, total);
+    }
+    char what[80];
+    snprintf(what, sizeof what, "an MLP workspace for %d samples", max_batch);
+    nexp_status cst = nexp_memory_check(total * (size_t)max_batch * sizeof(double), what, err);
+    if (cst != NEXP_OK) {
+        return cst;
     }
     nexp_mlp_workspace *ws = calloc(1, sizeof *ws);
     if (ws == NULL) {

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nexp_rng.h"
+#include "nexp_core.h"
 
 static const char *const op_names[NEXP_NET_COUNT_] = { "input",    "conv",    "tconv",   "bcos",  "upsample",
                                                         "avgpool", "maxpool", "concat", "act" };
@@ -531,6 +533,13 @@ nexp_status nexp_net_create(const nexp_net_spec *spec, uint64_t seed, nexp_net *
         }
     }
     net->n_params = off;
+    char what[64];
+    snprintf(what, sizeof what, "a network of %zu parameters", off);
+    nexp_status mst = nexp_memory_check(2 * off * sizeof(float), what, err);
+    if (mst != NEXP_OK) {
+        nexp_net_free(net);
+        return mst;
+    }
     net->params = calloc(off > 0 ? off : 1, sizeof(float));
     net->grads = calloc(off > 0 ? off : 1, sizeof(float));
     if (net->params == NULL || net->grads == NULL) {
@@ -681,6 +690,11 @@ nexp_status nexp_net_plan_create(const nexp_net *net, int N, int H, int W, nexp_
         size_t sz = node_size(p, i);
         total += sz * (n->act == NEXP_ACT_IDENTITY ? 2 : 3);
         tmp = sz > tmp ? sz : tmp;
+    }
+    char what[64];
+    snprintf(what, sizeof what, "a network plan of %zu activations", total + scratch + tmp);
+    if ((st = nexp_memory_check((total + scratch + tmp) * sizeof(float), what, err)) != NEXP_OK) {
+        goto fail;
     }
     p->block = calloc(total + scratch + tmp, sizeof(float));
     if (p->block == NULL) {

@@ -1,9 +1,11 @@
 #include "nexp_optim.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nexp_core.h"
 static const char *const kind_names[NEXP_OPTIM_COUNT_] = { "sgd", "rmsprop", "adam", "adamw" };
 static const char *const schedule_names[NEXP_SCHEDULE_COUNT_] = { "constant", "step", "cosine" };
 
@@ -77,6 +79,13 @@ nexp_status nexp_optim_create(const nexp_optim_config *cfg, size_t n, nexp_optim
     }
     *out = NULL;
     nexp_status st = check_config(cfg, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    if (n > SIZE_MAX / (2 * sizeof(double))) {
+        return nexp_error_set(err, NEXP_ERR_TOO_LARGE, "optimiser: %zu parameters is too many", n);
+    }
+    st = nexp_memory_check(2 * n * sizeof(double), "the optimiser's moments", err);
     if (st != NEXP_OK) {
         return st;
     }

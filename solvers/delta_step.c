@@ -1,9 +1,11 @@
 /* The differentiable given-tensor step and the weights object (see nexp_diffusion.h). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "diffusion_internal.h"
+#include "nexp_core.h"
 
 static size_t grid_stride(int width)
 {
@@ -22,15 +24,22 @@ nexp_status nexp_delta_weights_create(nexp_delta_weights **out, int width, int h
         return nexp_error_set(err, NEXP_ERR_ARG, "diffusion needs at least 2 x 2 pixels, got %d x %d", width,
                               height);
     }
+    const size_t stride = grid_stride(width);
+    const size_t wplane = (size_t)(height + 1) * stride, cplane = (size_t)height * stride;
+    const size_t bytes = (4 * wplane + 4 * cplane) * sizeof(float);
+    char what[80];
+    snprintf(what, sizeof what, "diffusion stencil weights for %d x %d pixels", width, height);
+    st = nexp_memory_check(bytes, what, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
     nexp_delta_weights *w = calloc(1, sizeof *w);
     if (w == NULL) {
         return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory allocating stencil weights");
     }
     w->g.w = width;
     w->g.h = height;
-    w->g.stride = grid_stride(width);
-    const size_t wplane = (size_t)(height + 1) * w->g.stride, cplane = (size_t)height * w->g.stride;
-    const size_t bytes = (4 * wplane + 4 * cplane) * sizeof(float);
+    w->g.stride = stride;
     w->mem = aligned_alloc(NEXP_FIELD_ALIGN, bytes);
     if (w->mem == NULL) {
         free(w);

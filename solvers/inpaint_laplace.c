@@ -22,10 +22,12 @@
  */
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nexp_inpaint.h"
+#include "nexp_core.h"
 
 #define MG_MIN_CELLS 16         /* stop coarsening at this many cells */
 #define MG_PRE 2                /* red-black sweeps before the coarse correction */
@@ -318,6 +320,15 @@ nexp_status nexp_laplace_plan_create(nexp_laplace_plan **out, const nexp_field *
                               known ? known->channels : 0);
     }
     const int w = known->width, h = known->height;
+    /* Per pixel: the known mask, three multigrid level arrays and each work area's level arrays
+     * (a level pyramid is at most 4/3 of the finest level) and six CG vectors. */
+    char what[80];
+    snprintf(what, sizeof what, "a Laplace solver plan for %d x %d pixels", w, h);
+    nexp_status mst = nexp_memory_check((size_t)w * (size_t)h * (4 + 16 + MG_WORKS * (16 + 6 * sizeof(double))),
+                                        what, err);
+    if (mst != NEXP_OK) {
+        return mst;
+    }
     nexp_laplace_plan *p = calloc(1, sizeof *p);
     if (p == NULL) {
         return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory planning the Laplace solver");
