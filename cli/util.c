@@ -23,7 +23,11 @@ void cli_die(const char *cmd, const char *fmt, ...)
 
 void cli_die_err(const char *cmd, const nexp_error *err)
 {
-    cli_die(cmd, "%s", err->msg[0] ? err->msg : nexp_strerror(err->code));
+    const char *msg = err->msg[0] ? err->msg : nexp_strerror(err->code);
+    if (err->code == NEXP_ERR_TOO_LARGE && strstr(msg, "above the memory limit") != NULL) {
+        cli_die(cmd, "%s (see --max-memory)", msg);
+    }
+    cli_die(cmd, "%s", msg);
 }
 
 void cli_usage_error(const char *cmd, const char *fmt, ...)
