@@ -169,7 +169,7 @@ static nexp_status raw_push(raw_rows *r, int ns, const char *path, nexp_error *e
         return NEXP_OK;
     }
     long cap = r->cap ? 2 * r->cap : 256;
-    char what[64];
+    char what[NEXP_ERROR_MSG_MAX];
     snprintf(what, sizeof what, "%s: %ld rows of %d states", path, cap, ns);
     nexp_status st = nexp_memory_check((size_t)cap * ((size_t)ns * sizeof(double) + sizeof(double) + sizeof(int) +
                                                       sizeof(long)),
@@ -615,7 +615,7 @@ nexp_status nexp_series_read_h5(const char *path, const char *time_col, const ch
             }
         }
     }
-    char what[64];
+    char what[NEXP_ERROR_MSG_MAX];
     snprintf(what, sizeof what, "%s: %ld rows of %d states", path, nt, nall);
     size_t row_bytes = ((size_t)nall + (size_t)ns + 1) * sizeof(double);
     if (nt > 0 && (size_t)nt > SIZE_MAX / row_bytes) {
