@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh.inc"
 LH="${NEXP_SOURCE_DIR:-$(dirname "$0")/../..}/examples/data/lynx_hare.csv"
 RANDOM=20261125
-TRIALS=24
+TRIALS=20
 if [ "${NEXP_VALGRIND:-0}" = 1 ]; then TRIALS=4; fi
 FIT=(node fit --data "$LH" --time year --states hare,lynx --hidden 8 --iters 40 --lr 0.005 --ckpt-every 3
   --threads 1 --quiet)
