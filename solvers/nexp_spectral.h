@@ -55,11 +55,15 @@ nexp_status nexp_dct_heat(nexp_dct_plan *p, const nexp_field *in, nexp_field *ou
 /* The same on one plane of floats with its own row stride (in may equal out). */
 typedef enum nexp_dct_filter {
     NEXP_DCT_FILTER_GAUSSIAN = 0, /* param = sigma */
-    NEXP_DCT_FILTER_HEAT = 1      /* param = t, with alpha */
+    NEXP_DCT_FILTER_HEAT = 1,     /* param = t, with alpha */
+    NEXP_DCT_FILTER_RESOLVENT = 2 /* param = gamma: solves (I - gamma A_alpha) out = in */
 } nexp_dct_filter;
 
 void nexp_dct_plane(nexp_dct_plan *p, const float *in, float *out, size_t stride, nexp_dct_filter filter,
                     double param, double alpha);
+/* The same on doubles (a NEXP_DCT_DOUBLE plan only; used as CVODE's preconditioner). */
+void nexp_dct_plane_double(nexp_dct_plan *p, const double *in, double *out, size_t stride, nexp_dct_filter filter,
+                           double param, double alpha);
 
 #ifdef __cplusplus
 }

@@ -126,6 +126,9 @@ static inline double multiplier(const nexp_dct_plan *p, nexp_dct_filter filter, 
     }
     const double cx = p->cx[kx], cy = p->cy[ky];
     const double lam = (1.0 - 2.0 * alpha) * (2.0 * cx + 2.0 * cy - 4.0) + alpha * (4.0 * cx * cy - 4.0);
+    if (filter == NEXP_DCT_FILTER_RESOLVENT) {
+        return norm / (1.0 - param * lam);
+    }
     return exp(param * lam) * norm;
 }
 
@@ -185,6 +188,33 @@ void nexp_dct_plane(nexp_dct_plan *p, const float *in, float *out, size_t stride
         for (int y = 0; y < h; y++) {
             memcpy(out + (size_t)y * stride, b + (size_t)y * w, (size_t)w * sizeof *b);
         }
+    }
+}
+
+void nexp_dct_plane_double(nexp_dct_plan *p, const double *in, double *out, size_t stride, nexp_dct_filter filter,
+                           double param, double alpha)
+{
+    const int w = p->w, h = p->h;
+    const double norm = 1.0 / (4.0 * (double)w * (double)h);
+    double *b = p->buf;
+    if (b == NULL || filter == NEXP_DCT_FILTER_GAUSSIAN) {
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < h; y++) {
+        memcpy(b + (size_t)y * w, in + (size_t)y * stride, (size_t)w * sizeof *b);
+    }
+    fftw_execute(p->fwd);
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            b[(size_t)y * w + x] *= multiplier(p, filter, param, alpha, x, y, norm);
+        }
+    }
+    fftw_execute(p->bwd);
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < h; y++) {
+        memcpy(out + (size_t)y * stride, b + (size_t)y * w, (size_t)w * sizeof *b);
     }
 }
 
