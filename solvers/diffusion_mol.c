@@ -23,7 +23,7 @@ static void to_planes(const mol_data *d, const double *y, float *f)
 {
     const nexp_grid g = d->p->g;
     const int C = d->p->channels;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)C * g.h * g.w >= ((size_t)1 << 16))
     for (int r = 0; r < C * g.h; r++) {
         const int c = r / g.h, yy = r % g.h;
         const double *src = y + (size_t)r * g.w;
@@ -41,7 +41,7 @@ static void op(mol_data *d, const double *v, double *av)
     const int C = d->p->channels;
     to_planes(d, v, d->in);
     nexp_stencil_apply_op(g, d->p->dw->w, C, d->p->plane, d->in, d->out, 0, g.h);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)C * g.h * g.w >= ((size_t)1 << 16))
     for (int r = 0; r < C * g.h; r++) {
         const int c = r / g.h, yy = r % g.h;
         const float *src = d->out + (size_t)c * d->p->plane + (size_t)yy * g.stride;

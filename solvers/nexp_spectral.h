@@ -16,7 +16,8 @@
  *    are (1 - 2 alpha) (2 cos wx + 2 cos wy - 4) + alpha (4 cos wx cos wy - 4). Explicit, FED, FSI
  *    and implicit schemes converge to it (the reference in the tests).
  * Precision: FFTW in float (fftwf) or double; values come in and go out as float either way.
- * FFTW threads are initialised once and plans use nexp_get_threads() threads (set before planning).
+ * FFTW threads are initialised once; plans of 512 x 512 pixels or more use nexp_get_threads() threads
+ * (set before planning), smaller ones one thread (thread synchronisation would cost more).
  * Planning and freeing take a process-wide lock (FFTW's planner is not thread-safe); executing uses
  * the plan's own workspace, so one plan must not be executed by two threads at once (make one plan
  * per thread). The plan owns its FFTW plans and workspace; input and output stay the caller's.

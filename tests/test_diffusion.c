@@ -252,7 +252,7 @@ static void transposing_the_input_transposes_the_output_of_eed_and_ced(void)
 
 static void results_with_one_and_two_threads_are_identical(void)
 {
-    nexp_field *u0 = sintel_crop(200, 120, 80, 56, 3);
+    nexp_field *u0 = sintel_crop(200, 120, 160, 112, 3); /* above the one-thread size of the kernels */
     CU_ASSERT_PTR_NOT_NULL_FATAL(u0);
     for (int m = NEXP_DIFF_HOMOGENEOUS; m <= NEXP_DIFF_CED; m++) {
         for (int s = NEXP_SCHEME_EXPLICIT; s <= NEXP_SCHEME_FSI; s++) {
