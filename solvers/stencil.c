@@ -2,8 +2,9 @@
 #include "stencil_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 
-#define ROW(p, y) ((p) + (size_t)(y) * g.stride)
+#define ROW(p, y) ((p) + (ptrdiff_t)(y) * (ptrdiff_t)g.stride)
 /* Row ranges of fewer pixels run on one thread: below this the fork/join costs more than the work
  * (results do not depend on it: every value is computed the same way by whichever thread). */
 #define PAR_MIN_PIXELS ((size_t)1 << 14)
