@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <png.h>
+#include <zlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,8 +350,8 @@ static void png_writer_rounds_and_clamps_to_the_bit_depth(void)
 }
 
 /* A palette PNG and a 1-bit grey PNG written with libpng directly. */
-static int write_png_raw(const char *path, int w, int h, int depth, int color, const png_color *palette,
-                         int npal, unsigned char *const *rows)
+static int write_png_interlace(const char *path, int w, int h, int depth, int color, const png_color *palette,
+                               int npal, unsigned char *const *rows, int interlace)
 {
     FILE *fp = fopen(path, "wb");
     if (fp == NULL) {
@@ -364,16 +365,58 @@ static int write_png_raw(const char *path, int w, int h, int depth, int color, c
         return -1;
     }
     png_init_io(png, fp);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, color, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, color, interlace, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
     if (palette != NULL) {
         png_set_PLTE(png, info, palette, npal);
     }
     png_write_info(png, info);
+    if (interlace != PNG_INTERLACE_NONE) {
+        png_set_interlace_handling(png);
+    }
     png_write_image(png, (png_bytepp)rows);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     return fclose(fp);
+}
+
+static int write_png_raw(const char *path, int w, int h, int depth, int color, const png_color *palette,
+                         int npal, unsigned char *const *rows)
+{
+    return write_png_interlace(path, w, h, depth, color, palette, npal, rows, PNG_INTERLACE_NONE);
+}
+
+static void png_reader_deinterlaces_adam7_16_bit_rgba(void)
+{
+    enum { W = 13, H = 11 };
+    unsigned char pixels[H][W * 8];
+    unsigned char *rows[H];
+    for (int y = 0; y < H; y++) {
+        rows[y] = pixels[y];
+        for (int i = 0; i < W * 4; i++) {
+            unsigned v = (unsigned)(y * 4099 + i * 977) % 65536;
+            pixels[y][2 * i] = (unsigned char)(v >> 8);
+            pixels[y][2 * i + 1] = (unsigned char)(v & 0xff);
+        }
+    }
+    const char *path = nexp_test_tmp("adam7.png");
+    CU_ASSERT_EQUAL_FATAL(write_png_interlace(path, W, H, 16, PNG_COLOR_TYPE_RGB_ALPHA, NULL, 0, rows,
+                                              PNG_INTERLACE_ADAM7),
+                          0);
+    nexp_field *f = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_png_read(path, &f, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(f->channels, 4);
+    CU_ASSERT_EQUAL(f->bit_depth, 16);
+    int bad = 0;
+    for (int y = 0; y < H; y++) {
+        for (int x = 0; x < W; x++) {
+            for (int c = 0; c < 4; c++) {
+                bad += nexp_field_get(f, c, x, y) != (float)((unsigned)(y * 4099 + (x * 4 + c) * 977) % 65536);
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    nexp_field_free(f);
 }
 
 static void png_reader_expands_palette_and_one_bit_grey(void)
@@ -434,6 +477,45 @@ static void png_reader_rejects_non_png_bytes_and_truncated_files(void)
     CU_ASSERT_EQUAL_FATAL(nexp_test_write_bytes(path, bytes, len), 0);
     expect_read_error(nexp_png_read, path, NEXP_ERR_FORMAT, "PNG");
     free(bytes);
+}
+
+/* A valid 1 x 1 PNG whose IHDR claims w x h (with a correct CRC, so only the size is wrong). */
+static void png_with_claimed_size(const char *path, uint32_t w, uint32_t h)
+{
+    unsigned char px[3] = { 1, 2, 3 };
+    unsigned char *rows[1] = { px };
+    CU_ASSERT_EQUAL_FATAL(write_png_raw(path, 1, 1, 8, PNG_COLOR_TYPE_RGB, NULL, 0, rows), 0);
+    size_t len = 0;
+    unsigned char *b = nexp_test_read_bytes(path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL_FATAL(memcmp(b + 12, "IHDR", 4), 0);
+    for (int i = 0; i < 4; i++) {
+        b[16 + i] = (unsigned char)(w >> (24 - 8 * i));
+        b[20 + i] = (unsigned char)(h >> (24 - 8 * i));
+    }
+    uint32_t crc = (uint32_t)crc32(0L, b + 12, 17);
+    for (int i = 0; i < 4; i++) {
+        b[29 + i] = (unsigned char)(crc >> (24 - 8 * i));
+    }
+    CU_ASSERT_EQUAL_FATAL(nexp_test_write_bytes(path, b, len), 0);
+    free(b);
+}
+
+static void png_reader_refuses_huge_claimed_sizes_before_allocating(void)
+{
+    const char *path = nexp_test_tmp("huge.png");
+    png_with_claimed_size(path, 40000, 20000); /* 800 M pixels: within the limit, not in 70 bytes */
+    expect_read_error(nexp_png_read, path, NEXP_ERR_FORMAT, "cannot fit");
+    png_with_claimed_size(path, 100000, 100000);
+    expect_read_error(nexp_png_read, path, NEXP_ERR_TOO_LARGE, "exceed");
+    png_with_claimed_size(path, 0x7fffffffU, 0x7fffffffU);
+    expect_read_error(nexp_png_read, path, NEXP_ERR_TOO_LARGE, NULL);
+    png_with_claimed_size(path, 0, 5);
+    expect_read_error(nexp_png_read, path, NEXP_ERR_FORMAT, NULL);
+    png_with_claimed_size(path, 1, 1);
+    nexp_field *f = NULL;
+    CU_ASSERT_EQUAL(nexp_png_read(path, &f, NULL), NEXP_OK);
+    nexp_field_free(f);
 }
 
 /* ---- PGM / PPM ----------------------------------------------------------------------------- */
@@ -621,6 +703,87 @@ static void kitti_reader_decodes_flow_and_validity(void)
     CU_ASSERT_EQUAL_FATAL(nexp_png_write(path, png, 8, NULL), NEXP_OK);
     expect_read_error(nexp_kitti_read, path, NEXP_ERR_FORMAT, "16-bit");
     nexp_field_free(png);
+}
+
+/* ---- corrupted files ----------------------------------------------------------------------- */
+
+/* Random byte flips, insertions and truncations of valid files: every read either succeeds or
+ * fails with a message naming the file; nothing crashes (the sanitizer build checks memory). */
+static void corrupted_files_never_crash_and_always_name_the_file(void)
+{
+    nexp_field *flow = make_field(9, 7, 2, flow_value);
+    nexp_field *rgb = make_field(9, 7, 3, pixel16);
+    nexp_field *grey = make_field(9, 7, 1, real_value);
+    struct {
+        const char *name;
+        nexp_status (*reader)(const char *, nexp_field **, nexp_error *);
+    } kinds[] = {
+        { "fuzz.flo", nexp_flo_read }, { "fuzz.png", nexp_png_read },   { "fuzz16.png", nexp_kitti_read },
+        { "fuzz.ppm", nexp_pnm_read }, { "fuzz.pfm", nexp_pfm_read },
+    };
+    CU_ASSERT_EQUAL_FATAL(nexp_flo_write(nexp_test_tmp("fuzz.flo"), flow, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_png_write(nexp_test_tmp("fuzz.png"), rgb, 8, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_png_write(nexp_test_tmp("fuzz16.png"), rgb, 16, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_pnm_write(nexp_test_tmp("fuzz.ppm"), rgb, 16, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_pfm_write(nexp_test_tmp("fuzz.pfm"), grey, NULL), NEXP_OK);
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 2385);
+    char bad[4096];
+    snprintf(bad, sizeof bad, "%s", nexp_test_tmp("fuzzed.bin"));
+    int failures = 0, successes = 0;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        size_t len = 0;
+        unsigned char *orig = nexp_test_read_bytes(nexp_test_tmp(kinds[k].name), &len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
+        unsigned char *buf = malloc(len + 16);
+        for (int trial = 0; trial < 150; trial++) {
+            memcpy(buf, orig, len);
+            size_t n = len;
+            int edits = 1 + (int)nexp_rng_below(&rng, 4);
+            for (int e = 0; e < edits; e++) {
+                /* Mostly the header (first 48 bytes), sometimes anywhere. */
+                size_t span = nexp_rng_below(&rng, 3) ? (n < 48 ? n : 48) : n;
+                size_t at = span ? (size_t)nexp_rng_below(&rng, span) : 0;
+                switch (nexp_rng_below(&rng, 4)) {
+                case 0:
+                    n = at;
+                    break;
+                case 1:
+                    if (n < len + 16) {
+                        memmove(buf + at + 1, buf + at, n - at);
+                        buf[at] = (unsigned char)nexp_rng_below(&rng, 256);
+                        n++;
+                    }
+                    break;
+                default:
+                    if (at < n) {
+                        buf[at] = (unsigned char)nexp_rng_below(&rng, 256);
+                    }
+                    break;
+                }
+            }
+            CU_ASSERT_EQUAL_FATAL(nexp_test_write_bytes(bad, buf, n), 0);
+            nexp_error err = NEXP_ERROR_INIT;
+            nexp_field *f = NULL;
+            nexp_status st = kinds[k].reader(bad, &f, &err);
+            if (st == NEXP_OK) {
+                CU_ASSERT_PTR_NOT_NULL(f);
+                successes++;
+            } else {
+                CU_ASSERT_PTR_NULL(f);
+                CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad));
+                failures++;
+            }
+            nexp_field_free(f);
+        }
+        free(buf);
+        free(orig);
+    }
+    CU_ASSERT(failures > 300); /* most corruptions are caught */
+    CU_ASSERT(successes > 0);  /* flipped data bytes are still valid files */
+    nexp_field_free(grey);
+    nexp_field_free(rgb);
+    nexp_field_free(flow);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
@@ -982,8 +1145,11 @@ int main(void)
         { "flo_writer_refuses_fields_that_are_not_flow", flo_writer_refuses_fields_that_are_not_flow },
         { "png_round_trips_every_layout_bit_exact", png_round_trips_every_layout_bit_exact },
         { "png_writer_rounds_and_clamps_to_the_bit_depth", png_writer_rounds_and_clamps_to_the_bit_depth },
+        { "png_reader_deinterlaces_adam7_16_bit_rgba", png_reader_deinterlaces_adam7_16_bit_rgba },
         { "png_reader_expands_palette_and_one_bit_grey", png_reader_expands_palette_and_one_bit_grey },
         { "png_reader_rejects_non_png_bytes_and_truncated_files", png_reader_rejects_non_png_bytes_and_truncated_files },
+        { "png_reader_refuses_huge_claimed_sizes_before_allocating",
+          png_reader_refuses_huge_claimed_sizes_before_allocating },
         { "pnm_round_trips_grey_and_colour_at_8_and_16_bit", pnm_round_trips_grey_and_colour_at_8_and_16_bit },
         { "pnm_reader_skips_comments_and_reads_big_endian_16_bit", pnm_reader_skips_comments_and_reads_big_endian_16_bit },
         { "pnm_reader_rejects_bad_headers_maxval_and_values", pnm_reader_rejects_bad_headers_maxval_and_values },
@@ -992,6 +1158,7 @@ int main(void)
         { "pfm_reader_honours_big_endian_scale_and_rejects_bad_files",
           pfm_reader_honours_big_endian_scale_and_rejects_bad_files },
         { "kitti_reader_decodes_flow_and_validity", kitti_reader_decodes_flow_and_validity },
+        { "corrupted_files_never_crash_and_always_name_the_file", corrupted_files_never_crash_and_always_name_the_file },
         { "formats_follow_the_extension_case_insensitively", formats_follow_the_extension_case_insensitively },
         { "generic_read_and_write_dispatch_and_refuse_mismatches", generic_read_and_write_dispatch_and_refuse_mismatches },
         { "flo_to_h5_to_flo_is_bit_identical_with_unknown_vectors",

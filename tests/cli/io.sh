@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # nexp info / convert / flowviz: exit codes, --json, round trips, malformed files.
 . "$(dirname "$0")/lib.sh.inc"
+# Under the sanitizers a memory error must not pass for the expected runtime error (exit 1).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=87"
 SINTEL="$DATA/flow/sintel-alley/flow_0002.flo"
 FRAME="$DATA/flow/sintel-alley/clean/frame_0002.png"
 PPM="$DATA/flow/chairs-crops/00001_img1.ppm"
