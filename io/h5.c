@@ -237,7 +237,8 @@ static nexp_status file_create(nexp_h5_file **out, const char *path, nexp_error 
     f->fid = H5Fcreate(f->af.tmp_path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     if (f->fid < 0) {
         int e = errno;
-        st = e != 0 ? nexp_error_set(err, NEXP_ERR_IO, "cannot create a temporary file in its directory: %s", strerror(e))
+        st = e != 0 ? nexp_error_set(err, NEXP_ERR_IO, "cannot create a temporary file in its directory: %s",
+                                     strerror(e))
                     : h5_fail(err, NEXP_ERR_IO, "cannot create the temporary file %s", f->af.tmp_path);
         close_id(fapl);
         file_free(f);
@@ -549,11 +550,13 @@ static void plane_chunk(hsize_t h, hsize_t w, hsize_t *ch, hsize_t *cw)
     *ch = rows < 1 ? 1 : (rows > h ? h : rows);
 }
 
-/* Dataset creation properties: chunked, shuffled, deflate level 4. */
+/* Dataset creation properties: chunked, shuffled, deflate level 1 (on Sintel flow 3 % larger than
+ * level 4, a third faster to write). */
 static hid_t compressed_dcpl(int rank, const hsize_t *chunk)
 {
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (dcpl >= 0 && (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 4) < 0)) {
+    if (dcpl >= 0 &&
+        (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 1) < 0)) {
         close_id(dcpl);
         return -1;
     }
@@ -893,8 +896,8 @@ static nexp_status file_read_field(nexp_h5_file *file, const char *name, nexp_fi
         st = dataset_shape(d, name, &rank, dims, err);
     }
     if (st == NEXP_OK && rank != 3) {
-        st = nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' has %d axes, a field needs 3 (channels, height, width)", name,
-                            rank);
+        st = nexp_error_set(err, NEXP_ERR_FORMAT, "'%s' has %d axes, a field needs 3 (channels, height, width)%s",
+                            name, rank, rank == 4 ? "; it looks like a time series: read one of its frames" : "");
     }
     if (st == NEXP_OK) {
         st = check_numeric(d, name, err);

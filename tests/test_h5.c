@@ -303,6 +303,12 @@ static void series_appends_frames_and_reads_each_back_with_its_time(void)
     nexp_error_clear(&err);
     CU_ASSERT_EQUAL(nexp_h5_series_length(path, "v", &n, &err), NEXP_ERR_MISMATCH);
     CU_ASSERT(strstr(err.msg, "u_time") != NULL);
+    nexp_error_clear(&err);
+    nexp_field *whole = NULL;
+    CU_ASSERT_EQUAL(nexp_h5_read_field(path, "u", &whole, NULL, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT(strstr(err.msg, "time series") != NULL);
+    CU_ASSERT_PTR_NULL(whole);
+    nexp_error_clear(&err);
     nexp_h5_file *h = NULL;
     char *units = NULL;
     CU_ASSERT_EQUAL_FATAL(nexp_h5_open_read(&h, path, &err), NEXP_OK);
@@ -451,15 +457,16 @@ static void shape_and_type_mismatches_name_both_sides(void)
     CU_ASSERT_EQUAL_FATAL(nexp_h5_open_read(&h, path, &err), NEXP_OK);
     float big[16 * 27];
     CU_ASSERT_EQUAL(nexp_h5_read_array(h, "params/conv1.weight", NEXP_H5_FLOAT, 4, want, big, &err), NEXP_ERR_MISMATCH);
-    CU_ASSERT(strstr(err.msg, "mismatch.h5: params/conv1.weight: expected shape (16, 3, 3, 3), file has (8, 3, 3, 3)") !=
-              NULL);
+    CU_ASSERT(strstr(err.msg,
+                     "mismatch.h5: params/conv1.weight: expected shape (16, 3, 3, 3), file has (8, 3, 3, 3)") != NULL);
     nexp_error_clear(&err);
     CU_ASSERT_EQUAL(nexp_h5_read_array(h, "params/conv1.weight", NEXP_H5_FLOAT, 3, want + 1, big, &err),
                     NEXP_ERR_MISMATCH);
     CU_ASSERT(strstr(err.msg, "expected shape (3, 3, 3), file has (8, 3, 3, 3)") != NULL);
     nexp_error_clear(&err);
     int64_t ints[8 * 27];
-    CU_ASSERT_EQUAL(nexp_h5_read_array(h, "params/conv1.weight", NEXP_H5_INT64, 4, have, ints, &err), NEXP_ERR_MISMATCH);
+    CU_ASSERT_EQUAL(nexp_h5_read_array(h, "params/conv1.weight", NEXP_H5_INT64, 4, have, ints, &err),
+                    NEXP_ERR_MISMATCH);
     CU_ASSERT(strstr(err.msg, "float32") != NULL && strstr(err.msg, "int64") != NULL);
     nexp_error_clear(&err);
     CU_ASSERT_EQUAL(nexp_h5_read_array(h, "params/conv2.weight", NEXP_H5_FLOAT, 4, have, big, &err), NEXP_ERR_MISMATCH);
@@ -637,7 +644,16 @@ static void numeric_datasets_of_other_types_read_as_fields_within_the_limits(voi
     CU_ASSERT_PTR_NULL(f);
 }
 
-/* Lotka-Volterra-like trajectory: records appended one step at a time, as an ODE driver would. */
+/* One explicit Euler step (h = 0.02) of a Lotka-Volterra system. */
+static void lotka_volterra_step(double *y)
+{
+    double dy0 = 0.02 * (0.55 * y[0] - 0.028 * y[0] * y[1]);
+    double dy1 = 0.02 * (-0.84 * y[1] + 0.026 * y[0] * y[1]);
+    y[0] += dy0;
+    y[1] += dy1;
+}
+
+/* A trajectory whose records are appended one step at a time, as an ODE driver would. */
 static void records_append_one_step_at_a_time_and_read_back_in_ranges(void)
 {
     char path[4096];
@@ -651,9 +667,7 @@ static void records_append_one_step_at_a_time_and_read_back_in_ranges(void)
     for (int k = 0; k < steps; k++) {
         CU_ASSERT_EQUAL(nexp_h5_append(h, "traj/y", NEXP_H5_DOUBLE, 1, n2, y, &err), NEXP_OK);
         CU_ASSERT_EQUAL(nexp_h5_append(h, "traj/t", NEXP_H5_DOUBLE, 0, NULL, &t, &err), NEXP_OK);
-        double dy0 = 0.02 * (0.55 * y[0] - 0.028 * y[0] * y[1]), dy1 = 0.02 * (-0.84 * y[1] + 0.026 * y[0] * y[1]);
-        y[0] += dy0;
-        y[1] += dy1;
+        lotka_volterra_step(y);
         t += 0.02;
     }
     CU_ASSERT_EQUAL(nexp_h5_append(h, "traj/y", NEXP_H5_DOUBLE, 1, n3, y, &err), NEXP_ERR_MISMATCH);
@@ -687,9 +701,7 @@ static void records_append_one_step_at_a_time_and_read_back_in_ranges(void)
     /* the last state equals what the loop computed before its final update, so recompute it */
     double yl[2] = { 30.0, 4.0 };
     for (int k = 0; k < steps - 1; k++) {
-        double dy0 = 0.02 * (0.55 * yl[0] - 0.028 * yl[0] * yl[1]), dy1 = 0.02 * (-0.84 * yl[1] + 0.026 * yl[0] * yl[1]);
-        yl[0] += dy0;
-        yl[1] += dy1;
+        lotka_volterra_step(yl);
     }
     CU_ASSERT_EQUAL(all[2 * (steps - 1)], yl[0]);
     CU_ASSERT_EQUAL(all[2 * (steps - 1) + 1], yl[1]);
@@ -705,15 +717,19 @@ static CU_TestInfo tests[] = {
     { "wrong_dataset_name_lists_what_the_file_has", wrong_dataset_name_lists_what_the_file_has },
     { "missing_file_is_an_io_error_naming_it", missing_file_is_an_io_error_naming_it },
     { "foreign_files_are_format_errors", foreign_files_are_format_errors },
-    { "truncated_files_are_format_errors_at_every_offset_tried", truncated_files_are_format_errors_at_every_offset_tried },
+    { "truncated_files_are_format_errors_at_every_offset_tried",
+      truncated_files_are_format_errors_at_every_offset_tried },
     { "failed_write_leaves_the_existing_file_untouched", failed_write_leaves_the_existing_file_untouched },
-    { "series_appends_frames_and_reads_each_back_with_its_time", series_appends_frames_and_reads_each_back_with_its_time },
-    { "aborted_series_leaves_no_file_and_keeps_an_existing_one", aborted_series_leaves_no_file_and_keeps_an_existing_one },
+    { "series_appends_frames_and_reads_each_back_with_its_time",
+      series_appends_frames_and_reads_each_back_with_its_time },
+    { "aborted_series_leaves_no_file_and_keeps_an_existing_one",
+      aborted_series_leaves_no_file_and_keeps_an_existing_one },
     { "arrays_of_every_type_round_trip_in_nested_groups", arrays_of_every_type_round_trip_in_nested_groups },
     { "shape_and_type_mismatches_name_both_sides", shape_and_type_mismatches_name_both_sides },
     { "attributes_of_every_kind_round_trip_on_groups_and_datasets",
       attributes_of_every_kind_round_trip_on_groups_and_datasets },
-    { "checkpoint_writer_closed_without_commit_leaves_nothing", checkpoint_writer_closed_without_commit_leaves_nothing },
+    { "checkpoint_writer_closed_without_commit_leaves_nothing",
+      checkpoint_writer_closed_without_commit_leaves_nothing },
     { "several_fields_share_one_file_through_a_handle", several_fields_share_one_file_through_a_handle },
     { "mask_of_the_wrong_shape_is_refused", mask_of_the_wrong_shape_is_refused },
     { "numeric_datasets_of_other_types_read_as_fields_within_the_limits",
