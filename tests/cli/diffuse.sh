@@ -7,6 +7,9 @@ expect "help shows an example" grep -q "nexp diffuse" "$T/out"
 check "homogeneous explicit with the default tau" 0 "$NEXP" diffuse "$F" "$T/h.png" --time 2 --scheme explicit --quiet
 expect "output exists" test -s "$T/h.png"
 check "eed fed on pfm" 0 "$NEXP" diffuse "$T/frame.pfm" "$T/e.pfm" --model eed --lambda 3 --time 4 --threads 2 --quiet
+check "eed with 1 thread" 0 "$NEXP" diffuse "$T/frame.pfm" "$T/t1.pfm" --model eed --sigma 1.5 --time 3 --threads 1 --quiet
+check "eed with 2 threads" 0 "$NEXP" diffuse "$T/frame.pfm" "$T/t2.pfm" --model eed --sigma 1.5 --time 3 --threads 2 --quiet
+expect "1 and 2 threads give identical files (threaded FFTW included)" cmp -s "$T/t1.pfm" "$T/t2.pfm"
 check "ced fsi" 0 "$NEXP" diffuse "$T/frame.pfm" "$T/c.pfm" --model ced --lambda 10 --rho 2 --time 3 --scheme fsi --quiet
 check "guided eed on a flow field" 0 "$NEXP" diffuse "$DATA/flow/sintel-alley/flow_0002.flo" "$T/f.flo" --model eed --guide "$F" --time 5 --quiet
 expect "flow output exists" test -s "$T/f.flo"
