@@ -15,7 +15,9 @@ a Bernoulli mask is drawn with `nexp mask` (fixed seed), and every method fills 
 EPE is the mean endpoint error over all pixels (the Sintel/Chairs flows have no invalid vectors),
 computed here with one NumPy formula for every method. Seconds: nexp's own solver time as it
 reports it (file reading and writing excluded, like the peers' timings, which cover only the
-call). Usage: bench/inpaint_peers.py NEXP_BINARY [--data DIR] [--skip-biharmonic-above N]
+call); nexp homogeneous and the exact Laplace solve are run --repeats times and the fastest run
+counts (the benchmark machine is shared). Usage:
+    bench/inpaint_peers.py NEXP_BINARY [--data DIR] [--densities 0.01,0.05,0.10] [--json OUT]
 """
 import argparse
 import json
@@ -102,6 +104,15 @@ def timed(fn):
     return out, time.perf_counter() - t0
 
 
+def best_of(repeats, fn):
+    """Run fn repeats times; keep the result and the shortest time (the machine is shared)."""
+    best = None
+    for _ in range(repeats):
+        out, sec = fn()
+        best = (out, sec) if best is None or sec < best[1] else best
+    return best
+
+
 def run_nexp(nexp, args, tmp):
     out = os.path.join(tmp, "dense.flo")
     r = subprocess.run([nexp, "inpaint"] + args + ["--out", out], capture_output=True, text=True)
@@ -121,6 +132,8 @@ def main():
     ap.add_argument("--skip-biharmonic-above", type=int, default=100000,
                     help="skip inpaint_biharmonic on larger images (pixels); it takes minutes there")
     ap.add_argument("--eed-args", default="", help="extra nexp inpaint options for EED")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="runs of nexp homogeneous and of the exact Laplace solve; the fastest counts")
     ap.add_argument("--json", help="also write the rows here")
     a = ap.parse_args()
     d = a.data
@@ -144,14 +157,14 @@ def main():
                 known = cv2.imread(mpath, cv2.IMREAD_GRAYSCALE) > 0
                 sparse = np.where(known[:, :, None], gt, 0).astype(np.float32)
                 res = {}
-                res["nexp homogeneous"] = run_nexp(a.nexp, ["--flow", flo, "--mask", mpath, "--method",
-                                                            "homogeneous"], tmp)
+                res["nexp homogeneous"] = best_of(a.repeats, lambda: run_nexp(
+                    a.nexp, ["--flow", flo, "--mask", mpath, "--method", "homogeneous"], tmp))
                 try:
                     res["nexp EED"] = run_nexp(a.nexp, ["--flow", flo, "--mask", mpath, "--image", img,
                                                         "--method", "eed"] + a.eed_args.split(), tmp)
                 except RuntimeError as e:
                     print(f"# nexp EED unavailable: {e}", file=sys.stderr)
-                res["exact Laplace (SciPy)"] = timed(lambda: laplace_exact(sparse, known))
+                res["exact Laplace (SciPy)"] = best_of(a.repeats, lambda: timed(lambda: laplace_exact(sparse, known)))
                 res["OpenCV NS float32"] = timed(lambda: cv_inpaint(sparse, known, cv2.INPAINT_NS, False))
                 res["OpenCV NS 8-bit"] = timed(lambda: cv_inpaint(sparse, known, cv2.INPAINT_NS, True))
                 res["OpenCV Telea float32"] = timed(lambda: cv_inpaint(sparse, known, cv2.INPAINT_TELEA, False))
@@ -168,6 +181,11 @@ def main():
                 ho = res["nexp homogeneous"]
                 print(f"{'':15s} {'':6s} nexp homogeneous vs exact: EPE {100 * (epe(ho[0], gt) / epe(ex[0], gt) - 1):+.3f} %,"
                       f" speed-up {ex[1] / ho[1]:.1f}x", flush=True)
+                if "nexp EED" in res:
+                    e = epe(res["nexp EED"][0], gt)
+                    ns = min(epe(res["OpenCV NS float32"][0], gt), epe(res["OpenCV NS 8-bit"][0], gt))
+                    print(f"{'':15s} {'':6s} nexp EED vs homogeneous {100 * (e / epe(ho[0], gt) - 1):+.1f} %,"
+                          f" vs best OpenCV NS {100 * (e / ns - 1):+.1f} %", flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)
