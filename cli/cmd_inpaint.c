@@ -62,12 +62,30 @@ static void apply_eed_args(const inpaint_args *a, nexp_inpaint_options *o)
     }
 }
 
+static int report_level(int done, int total, void *user)
+{
+    nexp_progress_update((nexp_progress *)user, done, "level %d of %d", done, total);
+    return 0;
+}
+
 static nexp_status run_library(nexp_inpaint_options *o, const inpaint_args *a, const nexp_field *flow,
                                const nexp_field *known, const nexp_field *image, nexp_field **out, char *summary,
                                size_t len, nexp_error *err)
 {
     nexp_inpaint_report rep;
+    nexp_progress *prog = NULL;
+    if (o->method != NEXP_INPAINT_HOMOGENEOUS) {
+        int maxl = nexp_pyramid_max_levels(flow->width, flow->height);
+        prog = nexp_progress_create("inpaint", o->levels < maxl ? o->levels : maxl, cli_progress_mode(a->quiet),
+                                    stderr);
+        o->progress = report_level;
+        o->progress_user = prog;
+    }
     nexp_status st = nexp_inpaint(flow, known, image, o, out, &rep, err);
+    if (prog != NULL && st == NEXP_OK) {
+        nexp_progress_update(prog, rep.levels, "done");
+    }
+    nexp_progress_finish(prog);
     if (st != NEXP_OK) {
         return st;
     }
@@ -77,7 +95,6 @@ static nexp_status run_library(nexp_inpaint_options *o, const inpaint_args *a, c
     } else {
         snprintf(summary, len, "%d levels, %ld explicit steps, %.3f s", rep.levels, rep.steps, rep.seconds);
     }
-    (void)a;
     return NEXP_OK;
 }
 

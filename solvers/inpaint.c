@@ -1,6 +1,7 @@
 /* Inpainting driver: input checks, the coarse-to-fine pyramid, explicit homogeneous steps and the
  * method dispatch. The fast Laplace solver is in inpaint_laplace.c. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -482,7 +483,14 @@ static nexp_status run_eed(nexp_field *u, const nexp_field *known, const nexp_fi
     if (st == NEXP_OK) {
         nexp_diffusion_run run = NEXP_DIFFUSION_RUN_INIT;
         run.known = kb;
+        /* Small levels run on one thread: there a parallel region per step costs more than the step
+         * (results are the same bits for any thread count). */
+        int threads = omp_get_max_threads();
+        if ((size_t)w * (size_t)h < 4 * PARALLEL_MIN_PIXELS) {
+            omp_set_num_threads(1);
+        }
         st = nexp_diffusion_execute(plan, u, &run, err);
+        omp_set_num_threads(threads);
         *steps_run += run.steps;
     }
     nexp_diffusion_plan_free(plan);
@@ -534,6 +542,11 @@ static nexp_status coarse_to_fine(const nexp_pyramid *pyr, const nexp_inpaint_op
         }
         prev = u;
         u = NULL;
+        if (explicit_steps && opt->progress != NULL && opt->progress(pyr->levels - l, pyr->levels, opt->progress_user)) {
+            st = nexp_error_set(err, NEXP_ERR_INTERRUPTED, "inpainting interrupted after %d of %d levels",
+                                pyr->levels - l, pyr->levels);
+            goto done;
+        }
     }
     *out = prev;
     prev = NULL;

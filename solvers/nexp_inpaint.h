@@ -147,6 +147,10 @@ typedef struct nexp_inpaint_options {
     double alpha;       /* delta-stencil alpha in [0, 1/2], default 0.3 */
     nexp_diffusivity diffusivity; /* g, default NEXP_G_EXP (Weickert's exponential) */
     nexp_diffusion_scheme scheme; /* NEXP_SCHEME_FED (default) or NEXP_SCHEME_FSI */
+    /* Optional, explicit methods: called after each pyramid level with the levels done and the
+     * total; a nonzero return stops the run with NEXP_ERR_INTERRUPTED. Default NULL. */
+    int (*progress)(int done, int total, void *user);
+    void *progress_user;
 } nexp_inpaint_options;
 
 typedef struct nexp_inpaint_report {
