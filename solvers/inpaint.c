@@ -461,6 +461,7 @@ static nexp_status run_eed(nexp_field *u, const nexp_field *known, const nexp_fi
     prm.lambda = opt->lambda;
     prm.sigma = opt->sigma;
     prm.alpha = opt->alpha;
+    prm.rho = opt->rho;
     prm.eed_g = opt->diffusivity;
     /* slightly below L steps' reach so that rounding never asks for L + 1 steps */
     prm.time = cycles * tau_max * L * (L + 1) / 3.0 * (1.0 - 1e-9);
@@ -582,9 +583,11 @@ static nexp_status check_options(const nexp_inpaint_options *opt, nexp_error *er
         return nexp_error_set(err, NEXP_ERR_ARG, "FED cycle length %d must be >= 1", opt->fed_cycle);
     }
     if (opt->method == NEXP_INPAINT_EED || opt->method == NEXP_INPAINT_EED_FLOW) {
-        if (!(opt->lambda > 0.0) || !(opt->sigma >= 0.0) || !(opt->alpha >= 0.0 && opt->alpha <= 0.5)) {
-            return nexp_error_set(err, NEXP_ERR_ARG, "EED needs lambda > 0 (got %g), sigma >= 0 (got %g) and alpha "
-                                  "in [0, 1/2] (got %g)", opt->lambda, opt->sigma, opt->alpha);
+        if (!(opt->lambda > 0.0) || !(opt->sigma >= 0.0) || !(opt->rho >= 0.0) ||
+            !(opt->alpha >= 0.0 && opt->alpha <= 0.5)) {
+            return nexp_error_set(err, NEXP_ERR_ARG, "EED needs lambda > 0 (got %g), sigma >= 0 (got %g), rho >= 0 "
+                                  "(got %g) and alpha in [0, 1/2] (got %g)", opt->lambda, opt->sigma, opt->rho,
+                                  opt->alpha);
         }
         if (opt->scheme != NEXP_SCHEME_FED && opt->scheme != NEXP_SCHEME_FSI) {
             return nexp_error_set(err, NEXP_ERR_ARG, "EED inpainting runs FED or FSI cycles, not %s",

@@ -145,6 +145,7 @@ typedef struct nexp_inpaint_options {
                            for eed-flow) */
     double sigma;       /* Gaussian pre-smoothing of the image the tensor comes from, default 0 */
     double alpha;       /* delta-stencil alpha in [0, 1/2], default 0.3 */
+    double rho;         /* integration scale of the structure tensor (>= 0), default 0 */
     nexp_diffusivity diffusivity; /* g, default NEXP_G_EXP (Weickert's exponential) */
     nexp_diffusion_scheme scheme; /* NEXP_SCHEME_FED (default) or NEXP_SCHEME_FSI */
     /* Optional, explicit methods: called after each pyramid level with the levels done and the
