@@ -548,6 +548,37 @@ static void known_mask_from_data_marks_unknown_flo_vectors(void)
     nexp_field_free(f);
 }
 
+static void unknown_vectors_of_a_flo_file_define_the_holes(void)
+{
+    nexp_field *gt = read_or_fail("flow/chairs-crops/00001_flow.flo");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gt);
+    nexp_field *keep = NULL, *sparse = NULL, *back = NULL, *known = NULL, *a = NULL, *b = NULL;
+    nexp_mask_bernoulli(gt, 0.1, 23, &keep, NULL);
+    nexp_field_clone(&sparse, gt, NULL);
+    nexp_field_ensure_mask(sparse, NULL);
+    for (int y = 0; y < gt->height; y++) {
+        for (int x = 0; x < gt->width; x++) {
+            sparse->mask[(size_t)y * sparse->stride + (size_t)x] = nexp_field_get(keep, 0, x, y) != 0.0f;
+        }
+    }
+    CU_ASSERT_EQUAL_FATAL(nexp_field_write(nexp_test_tmp("sparse.flo"), sparse, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_field_read(nexp_test_tmp("sparse.flo"), &back, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_inpaint_known_from_data(back, &known, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(max_abs_diff(known, keep), 0.0);
+    nexp_inpaint_options opt = nexp_inpaint_defaults(NEXP_INPAINT_HOMOGENEOUS);
+    CU_ASSERT_EQUAL_FATAL(nexp_inpaint(back, known, NULL, &opt, &a, NULL, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_inpaint(gt, keep, NULL, &opt, &b, NULL, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(max_abs_diff(a, b), 0.0);
+    CU_ASSERT_EQUAL(nexp_field_check_finite(a, NULL), NEXP_OK);
+    nexp_field_free(a);
+    nexp_field_free(b);
+    nexp_field_free(known);
+    nexp_field_free(back);
+    nexp_field_free(sparse);
+    nexp_field_free(keep);
+    nexp_field_free(gt);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -575,6 +606,7 @@ int main(void)
         { "flow_errors_match_hand_computed_values_and_split_by_the_mask",
           flow_errors_match_hand_computed_values_and_split_by_the_mask },
         { "known_mask_from_data_marks_unknown_flo_vectors", known_mask_from_data_marks_unknown_flo_vectors },
+        { "unknown_vectors_of_a_flo_file_define_the_holes", unknown_vectors_of_a_flo_file_define_the_holes },
         CU_TEST_INFO_NULL,
     };
     return nexp_test_run("inpaint", tests);
