@@ -16,8 +16,9 @@ EPE is the mean endpoint error over all pixels (the Sintel/Chairs flows have no 
 computed here with one NumPy formula for every method. Seconds: nexp's own solver time as it
 reports it (file reading and writing excluded, like the peers' timings, which cover only the
 call); nexp homogeneous and the exact Laplace solve are run --repeats times and the fastest run
-counts (the benchmark machine is shared). CPU seconds (all threads; for nexp the whole process
-including file I/O) are printed too: unlike wall time they hardly depend on the machine's load.
+counts (the benchmark machine is shared). CPU seconds (all threads; nexp's as it reports them for
+the call, the peers' for this process during the call) are printed too: unlike wall time they
+hardly depend on the machine's load.
 Usage:
     bench/inpaint_peers.py NEXP_BINARY [--data DIR] [--densities 0.01,0.05,0.10] [--json OUT]
 """
@@ -118,8 +119,8 @@ def best_of(repeats, fn):
 
 
 def run_nexp(nexp, args, tmp):
-    """Result, nexp's own solver wall time, and the CPU time of the whole nexp process (reading and
-    writing files included, so the CPU figure is conservative for nexp)."""
+    """Result, nexp's own solver wall and CPU times as it reports them (the call of nexp_inpaint,
+    without reading and writing files; the CPU time of the whole process is the fallback)."""
     out = os.path.join(tmp, "dense.flo")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run([nexp, "inpaint"] + args + ["--out", out], capture_output=True, text=True)
@@ -127,7 +128,8 @@ def run_nexp(nexp, args, tmp):
     if r.returncode != 0:
         raise RuntimeError(r.stderr.strip())
     m = re.search(r"([0-9.]+) s$", r.stderr.strip())
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    c = re.search(r"CPU ([0-9.]+) s", r.stderr)
+    cpu = float(c.group(1)) if c else (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return read_flo(out), float(m.group(1)) if m else float("nan"), cpu
 
 

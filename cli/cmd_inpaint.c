@@ -90,10 +90,11 @@ static nexp_status run_library(nexp_inpaint_options *o, const inpaint_args *a, c
         return st;
     }
     if (o->method == NEXP_INPAINT_HOMOGENEOUS) {
-        snprintf(summary, len, "%d multigrid levels, %d PCG iterations, relative residual %.2g, %.3f s",
-                 rep.laplace.levels, rep.laplace.iterations, rep.laplace.rel_residual, rep.seconds);
+        snprintf(summary, len, "%d multigrid levels, %d PCG iterations, relative residual %.2g, CPU %.3f s, %.3f s",
+                 rep.laplace.levels, rep.laplace.iterations, rep.laplace.rel_residual, rep.cpu_seconds, rep.seconds);
     } else {
-        snprintf(summary, len, "%d levels, %ld explicit steps, %.3f s", rep.levels, rep.steps, rep.seconds);
+        snprintf(summary, len, "%d levels, %ld explicit steps, CPU %.3f s, %.3f s", rep.levels, rep.steps,
+                 rep.cpu_seconds, rep.seconds);
     }
     return NEXP_OK;
 }

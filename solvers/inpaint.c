@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nexp_diffusion.h"
 #include "nexp_inpaint.h"
@@ -603,6 +604,7 @@ nexp_status nexp_inpaint(const nexp_field *data, const nexp_field *known, const 
 {
     *out = NULL;
     double t0 = nexp_time_now();
+    clock_t c0 = clock();
     nexp_status st = check_options(opt, err);
     if (st != NEXP_OK) {
         return st;
@@ -647,6 +649,7 @@ nexp_status nexp_inpaint(const nexp_field *data, const nexp_field *known, const 
     *out = u;
     u = NULL;
     r.seconds = nexp_time_now() - t0;
+    r.cpu_seconds = (double)(clock() - c0) / CLOCKS_PER_SEC;
     if (rep != NULL) {
         *rep = r;
     }

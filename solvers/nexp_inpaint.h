@@ -158,7 +158,8 @@ typedef struct nexp_inpaint_report {
     int levels;               /* pyramid levels used */
     long steps;               /* explicit steps run in total (fine-level equivalents not counted) */
     nexp_laplace_info laplace; /* fast solver only */
-    double seconds;
+    double seconds;           /* wall-clock time of the call */
+    double cpu_seconds;       /* processor time of the whole process during the call (all threads) */
 } nexp_inpaint_report;
 
 /* Defaults of a method (documented per field above). */
