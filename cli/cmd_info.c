@@ -105,7 +105,7 @@ static int cmd_info(int argc, char **argv)
     for (int ch = 0; ch < f->channels; ch++) {
         nexp_field_stats(f, ch, &st[ch], NULL);
     }
-    int is_flow = f->channels == 2;
+    int is_flow = f->channels == 2 && f->kind != NEXP_KIND_IMAGE; /* not grey + alpha */
     nexp_flow_stats fs = { 0.0, 0.0, 0, 0 };
     if (is_flow) {
         nexp_flow_stats_compute(f, &fs, NULL);

@@ -66,15 +66,22 @@ nexp_status nexp_field_write_ex(const char *path, const nexp_field *f, const nex
                                 nexp_error *err);
 
 /* Format-specific readers and writers. */
+/* Exact length required (truncation and trailing bytes are errors). Unknown vectors (either
+ * component |value| > 1e9 or NaN) get mask 0 and the value (0, 0); a mask exists only if some are. */
 nexp_status nexp_flo_read(const char *path, nexp_field **out, nexp_error *err);
 /* f: 2 channels; vectors outside f's mask or non-finite are written as 1e10 (unknown). */
 nexp_status nexp_flo_write(const char *path, const nexp_field *f, nexp_error *err);
+/* Palette images become RGB (RGBA with a tRNS chunk), 1/2/4-bit grey becomes 8 bit (0..255),
+ * 16-bit samples are kept (0..65535); interlaced files are read too. */
 nexp_status nexp_png_read(const char *path, nexp_field **out, nexp_error *err);
 /* f: 1-4 channels (grey, grey+alpha, RGB, RGBA); values rounded and clamped to the bit depth. */
 nexp_status nexp_png_write(const char *path, const nexp_field *f, int bit_depth, nexp_error *err);
+/* P5/P6 with '#' comments in the header; maxval 1..65535 (> 255: 16-bit big-endian samples);
+ * values are kept as stored (not rescaled to 255/65535) and values above maxval are errors. */
 nexp_status nexp_pnm_read(const char *path, nexp_field **out, nexp_error *err);
 /* f: 1 channel (P5) or 3 channels (P6). */
 nexp_status nexp_pnm_write(const char *path, const nexp_field *f, int bit_depth, nexp_error *err);
+/* Pf (1 channel) or PF (3); scale < 0: little-endian, > 0: big-endian; rows bottom to top. */
 nexp_status nexp_pfm_read(const char *path, nexp_field **out, nexp_error *err);
 /* f: 1 or 3 channels; written little-endian, bottom row first as the format requires. */
 nexp_status nexp_pfm_write(const char *path, const nexp_field *f, nexp_error *err);
@@ -101,7 +108,7 @@ nexp_status nexp_atomic_reserve(nexp_atomic_file *af, const char *path, nexp_err
 /* Flush, fsync, close, rename onto the final name, fsync the directory; frees names. On failure
  * the temporary file is removed and the final name is untouched. */
 nexp_status nexp_atomic_commit(nexp_atomic_file *af, nexp_error *err);
-/* Close and remove the temporary file; frees names. Safe after a failed commit. */
+/* Close and remove the temporary file; frees names. Safe after a failed commit and when repeated. */
 void nexp_atomic_abort(nexp_atomic_file *af);
 
 /* ---- flow visualisation --------------------------------------------------------------------

@@ -7,6 +7,9 @@
 
 #include "io_internal.h"
 
+/* Upper bound of deflate's expansion ratio (1032:1) with some slack. */
+#define PNG_MAX_INFLATE 1100
+
 typedef struct png_ctx {
     const char *path;
     FILE *fp;
@@ -17,6 +20,7 @@ typedef struct png_ctx {
     png_uint_32 width, height;
     int channels, bit_depth;
     size_t rowbytes;
+    size_t file_size;
     nexp_status code; /* an error found by nexp itself (not libpng) */
     char msg[NEXP_ERROR_MSG_MAX];
 } png_ctx;
@@ -80,6 +84,14 @@ static int png_read_inner(png_ctx *c)
         snprintf(c->msg, sizeof c->msg, "image %u x %u is too large", (unsigned)w, (unsigned)h);
         return -1;
     }
+    /* Deflate expands at most ~1032:1, so a header promising far more pixels than the file can
+     * hold is refused before allocating. */
+    if (total / PNG_MAX_INFLATE > c->file_size) {
+        c->code = NEXP_ERR_FORMAT;
+        snprintf(c->msg, sizeof c->msg, "truncated: a %u x %u image cannot fit in %zu bytes", (unsigned)w,
+                 (unsigned)h, c->file_size);
+        return -1;
+    }
     c->pixels = malloc(total);
     c->rows = malloc((size_t)h * sizeof *c->rows);
     if (c->pixels == NULL || c->rows == NULL) {
@@ -103,6 +115,11 @@ nexp_status io_png_read_raw(const char *path, nexp_field **out, nexp_error *err)
     c.path = path;
     nexp_status st = io_open_read(path, &c.fp, err);
     if (st != NEXP_OK) {
+        return st;
+    }
+    st = io_file_size(c.fp, path, &c.file_size, err);
+    if (st != NEXP_OK) {
+        fclose(c.fp);
         return st;
     }
     unsigned char sig[8];

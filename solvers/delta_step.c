@@ -1,5 +1,6 @@
 /* The differentiable given-tensor step and the weights object (see nexp_diffusion.h). */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,4 +204,41 @@ nexp_status nexp_delta_step_backward(const nexp_delta_weights *w, double tau, co
                                   w->g.h);
     }
     return NEXP_OK;
+}
+
+double nexp_delta_weights_maxmin_bound(const nexp_delta_weights *w, long *negative)
+{
+    const nexp_grid g = w->g;
+    double worst = 0.0;
+    long neg = 0;
+    for (int y = 0; y < g.h; y++) {
+        const ptrdiff_t r = (ptrdiff_t)y * (ptrdiff_t)g.stride, rm = r - (ptrdiff_t)g.stride;
+        for (int x = 0; x < g.w; x++) {
+            /* edges of (x, y): right, left, down, up and the four diagonals (row -1 is zero) */
+            double s = fabs(w->w.wx[r + x]) + fabs(w->w.wy[r + x]) + fabs(w->w.wp[r + x]) + fabs(w->w.wm[r + x]) +
+                       fabs(w->w.wy[rm + x]) + fabs(w->w.wm[rm + x]);
+            if (x > 0) {
+                s += fabs(w->w.wx[r + x - 1]) + fabs(w->w.wp[rm + x - 1]) + fabs(w->w.wm[r + x - 1]);
+            }
+            worst = s > worst ? s : worst;
+            neg += (w->w.wx[r + x] < 0.0f) + (w->w.wy[r + x] < 0.0f) + (w->w.wp[r + x] < 0.0f) +
+                   (w->w.wm[r + x] < 0.0f);
+        }
+    }
+    if (negative != NULL) {
+        *negative = neg;
+    }
+    return worst > 0.0 ? 1.0 / worst : INFINITY;
+}
+
+int nexp_delta_alpha_max(double a, double b, double c, double *alpha_max)
+{
+    const double ab = fabs(b);
+    if (a < ab || c < ab) {
+        return -1;
+    }
+    const double den = a + c - 2.0 * ab;
+    double am = den > 0.0 ? (fmin(a, c) - ab) / den : 0.5;
+    *alpha_max = am > 0.5 ? 0.5 : am;
+    return 0;
 }

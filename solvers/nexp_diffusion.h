@@ -202,6 +202,17 @@ nexp_status nexp_delta_weights_backward(const nexp_delta_weights *w, nexp_delta_
                                         nexp_error *err);
 /* 1 / (4 max over cells of (1 - alpha) lambda_max(D)) for the last forward tensor. */
 double nexp_delta_weights_tau_bound(const nexp_delta_weights *w);
+/* Largest step with a max-min guarantee: 1 / (largest over pixels of the sum of |w| over its eight
+ * edges). Within it an explicit step is stable in every norm (Gershgorin) and, when every weight is
+ * nonnegative, creates no new extrema; *negative gets the number of negative edge weights (may be
+ * NULL). For a general tensor the delta stencil can have negative weights (then only the L2 bound
+ * of nexp_delta_weights_tau_bound holds); see nexp_delta_alpha_max. Serial reduction. */
+double nexp_delta_weights_maxmin_bound(const nexp_delta_weights *w, long *negative);
+/* The largest alpha in [0, 1/2] for which the delta stencil of a cell tensor [a b; b c] has
+ * nonnegative weights: alpha <= (min(a, c) - |b|) / (a + c - 2|b|) (any alpha when the denominator
+ * is 0). Returns -1 when no alpha works (a < |b| or c < |b|: too anisotropic at that angle), else
+ * 0 with *alpha_max set. Nonnegative weights at every cell give the max-min principle. */
+int nexp_delta_alpha_max(double a, double b, double c, double *alpha_max);
 /* u_next must not alias u. */
 nexp_status nexp_delta_step_forward(const nexp_delta_weights *w, double tau, const nexp_field *u,
                                     const uint8_t *known, nexp_field *u_next, nexp_error *err);

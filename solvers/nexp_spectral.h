@@ -16,7 +16,8 @@
  *    are (1 - 2 alpha) (2 cos wx + 2 cos wy - 4) + alpha (4 cos wx cos wy - 4). Explicit, FED, FSI
  *    and implicit schemes converge to it (the reference in the tests).
  * Precision: FFTW in float (fftwf) or double; values come in and go out as float either way.
- * FFTW threads are initialised once and plans use nexp_get_threads() threads (set before planning).
+ * FFTW threads are initialised once; plans of 512 x 512 pixels or more use nexp_get_threads() threads
+ * (set before planning), smaller ones one thread (thread synchronisation would cost more).
  * Planning and freeing take a process-wide lock (FFTW's planner is not thread-safe); executing uses
  * the plan's own workspace, so one plan must not be executed by two threads at once (make one plan
  * per thread). The plan owns its FFTW plans and workspace; input and output stay the caller's.
@@ -55,11 +56,15 @@ nexp_status nexp_dct_heat(nexp_dct_plan *p, const nexp_field *in, nexp_field *ou
 /* The same on one plane of floats with its own row stride (in may equal out). */
 typedef enum nexp_dct_filter {
     NEXP_DCT_FILTER_GAUSSIAN = 0, /* param = sigma */
-    NEXP_DCT_FILTER_HEAT = 1      /* param = t, with alpha */
+    NEXP_DCT_FILTER_HEAT = 1,     /* param = t, with alpha */
+    NEXP_DCT_FILTER_RESOLVENT = 2 /* param = gamma: solves (I - gamma A_alpha) out = in */
 } nexp_dct_filter;
 
 void nexp_dct_plane(nexp_dct_plan *p, const float *in, float *out, size_t stride, nexp_dct_filter filter,
                     double param, double alpha);
+/* The same on doubles (a NEXP_DCT_DOUBLE plan only; used as CVODE's preconditioner). */
+void nexp_dct_plane_double(nexp_dct_plan *p, const double *in, double *out, size_t stride, nexp_dct_filter filter,
+                           double param, double alpha);
 
 #ifdef __cplusplus
 }

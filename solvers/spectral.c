@@ -96,14 +96,16 @@ nexp_status nexp_dct_plan_create(nexp_dct_plan **out, int width, int height, nex
     for (int k = 0; k < height; k++) {
         p->cy[k] = cos(M_PI * k / height);
     }
+    /* below about 512 x 512 pixels FFTW's thread synchronisation costs more than it saves */
+    const int nthreads = n >= ((size_t)1 << 18) ? nexp_get_threads() : 1;
     pthread_mutex_lock(&planner_lock);
     init_threads();
     if (precision == NEXP_DCT_DOUBLE) {
-        fftw_plan_with_nthreads(nexp_get_threads());
+        fftw_plan_with_nthreads(nthreads);
         p->fwd = fftw_plan_r2r_2d(height, width, p->buf, p->buf, FFTW_REDFT10, FFTW_REDFT10, FFTW_ESTIMATE);
         p->bwd = fftw_plan_r2r_2d(height, width, p->buf, p->buf, FFTW_REDFT01, FFTW_REDFT01, FFTW_ESTIMATE);
     } else {
-        fftwf_plan_with_nthreads(nexp_get_threads());
+        fftwf_plan_with_nthreads(nthreads);
         p->fwdf = fftwf_plan_r2r_2d(height, width, p->buff, p->buff, FFTW_REDFT10, FFTW_REDFT10, FFTW_ESTIMATE);
         p->bwdf = fftwf_plan_r2r_2d(height, width, p->buff, p->buff, FFTW_REDFT01, FFTW_REDFT01, FFTW_ESTIMATE);
     }
@@ -126,6 +128,9 @@ static inline double multiplier(const nexp_dct_plan *p, nexp_dct_filter filter, 
     }
     const double cx = p->cx[kx], cy = p->cy[ky];
     const double lam = (1.0 - 2.0 * alpha) * (2.0 * cx + 2.0 * cy - 4.0) + alpha * (4.0 * cx * cy - 4.0);
+    if (filter == NEXP_DCT_FILTER_RESOLVENT) {
+        return norm / (1.0 - param * lam);
+    }
     return exp(param * lam) * norm;
 }
 
@@ -147,21 +152,21 @@ void nexp_dct_plane(nexp_dct_plan *p, const float *in, float *out, size_t stride
     }
     if (p->precision == NEXP_DCT_DOUBLE) {
         double *b = p->buf;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 b[(size_t)y * w + x] = in[(size_t)y * stride + x];
             }
         }
         fftw_execute(p->fwd);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 b[(size_t)y * w + x] *= multiplier(p, filter, param, alpha, x, y, norm);
             }
         }
         fftw_execute(p->bwd);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 out[(size_t)y * stride + x] = (float)b[(size_t)y * w + x];
@@ -169,22 +174,49 @@ void nexp_dct_plane(nexp_dct_plan *p, const float *in, float *out, size_t stride
         }
     } else {
         float *b = p->buff;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
         for (int y = 0; y < h; y++) {
             memcpy(b + (size_t)y * w, in + (size_t)y * stride, (size_t)w * sizeof *b);
         }
         fftwf_execute(p->fwdf);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 b[(size_t)y * w + x] *= (float)multiplier(p, filter, param, alpha, x, y, norm);
             }
         }
         fftwf_execute(p->bwdf);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
         for (int y = 0; y < h; y++) {
             memcpy(out + (size_t)y * stride, b + (size_t)y * w, (size_t)w * sizeof *b);
         }
+    }
+}
+
+void nexp_dct_plane_double(nexp_dct_plan *p, const double *in, double *out, size_t stride, nexp_dct_filter filter,
+                           double param, double alpha)
+{
+    const int w = p->w, h = p->h;
+    const double norm = 1.0 / (4.0 * (double)w * (double)h);
+    double *b = p->buf;
+    if (b == NULL || filter == NEXP_DCT_FILTER_GAUSSIAN) {
+        return;
+    }
+#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
+    for (int y = 0; y < h; y++) {
+        memcpy(b + (size_t)y * w, in + (size_t)y * stride, (size_t)w * sizeof *b);
+    }
+    fftw_execute(p->fwd);
+#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            b[(size_t)y * w + x] *= multiplier(p, filter, param, alpha, x, y, norm);
+        }
+    }
+    fftw_execute(p->bwd);
+#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
+    for (int y = 0; y < h; y++) {
+        memcpy(out + (size_t)y * stride, b + (size_t)y * w, (size_t)w * sizeof *b);
     }
 }
 

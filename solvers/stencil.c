@@ -2,8 +2,13 @@
 #include "stencil_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 
-#define ROW(p, y) ((p) + (size_t)(y) * g.stride)
+#define ROW(p, y) ((p) + (ptrdiff_t)(y) * (ptrdiff_t)g.stride)
+/* Row ranges of fewer pixels run on one thread: below this the fork/join costs more than the work
+ * (results do not depend on it: every value is computed the same way by whichever thread). */
+#define PAR_MIN_PIXELS ((size_t)1 << 14)
+#define PAR_IF if ((size_t)g.w * (size_t)(y1 > y0 ? y1 - y0 : 0) >= PAR_MIN_PIXELS)
 
 float nexp_stencil_diffusivity(nexp_stencil_g gfun, float s2, float inv_lambda2)
 {
@@ -27,7 +32,7 @@ float nexp_stencil_diffusivity(nexp_stencil_g gfun, float s2, float inv_lambda2)
 
 void nexp_stencil_cells_from_pixels(nexp_grid g, int n, const float *const *p, float *const *c, int y0, int y1)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) PAR_IF
     for (int y = y0; y < y1; y++) {
         for (int k = 0; k < n; k++) {
             const float *r0 = ROW(p[k], y);
@@ -55,7 +60,7 @@ void nexp_stencil_weights(nexp_grid g, const float *ca, const float *cb, const f
                           float alpha, nexp_stencil_w w, int y0, int y1)
 {
     const int W = g.w, H = g.h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) PAR_IF
     for (int y = y0; y < y1; y++) {
         float *wx = ROW(w.wx, y), *wy = ROW(w.wy, y), *wp = ROW(w.wp, y), *wm = ROW(w.wm, y);
         const int below = y - 1 >= 0 ? y - 1 : -1;  /* cell row under the x edges of row y */
@@ -125,7 +130,7 @@ void nexp_stencil_apply(nexp_grid g, nexp_stencil_w w, int nc, size_t plane, con
                         float *out, float tau, float c1, float c2, const uint8_t *known, int y0, int y1)
 {
     const int W = g.w, H = g.h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) PAR_IF
     for (int y = y0; y < y1; y++) {
         const float *restrict wx = ROW(w.wx, y), *restrict wy = ROW(w.wy, y), *restrict wp = ROW(w.wp, y),
                               *restrict wm = ROW(w.wm, y);
@@ -178,7 +183,7 @@ void nexp_stencil_apply_op(nexp_grid g, nexp_stencil_w w, int nc, size_t plane, 
                            int y1)
 {
     const int W = g.w, H = g.h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) PAR_IF
     for (int y = y0; y < y1; y++) {
         const float *restrict wx = ROW(w.wx, y), *restrict wy = ROW(w.wy, y), *restrict wp = ROW(w.wp, y),
                               *restrict wm = ROW(w.wm, y);
@@ -212,7 +217,7 @@ void nexp_stencil_apply_adjoint(nexp_grid g, nexp_stencil_w w, int nc, size_t pl
                                 float *du, float tau, const uint8_t *known, int y0, int y1)
 {
     const int W = g.w, H = g.h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) PAR_IF
     for (int y = y0; y < y1; y++) {
         const float *wx = ROW(w.wx, y), *wy = ROW(w.wy, y), *wp = ROW(w.wp, y), *wm = ROW(w.wm, y);
         const float *wym = ROW(w.wy, y - 1), *wpm = ROW(w.wp, y - 1), *wmm = ROW(w.wm, y - 1);
@@ -251,7 +256,7 @@ void nexp_stencil_weight_grads(nexp_grid g, int nc, size_t plane, const float *u
                                const uint8_t *known, nexp_stencil_w dw, int y0, int y1)
 {
     const int W = g.w, H = g.h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) PAR_IF
     for (int y = y0; y < y1; y++) {
         float *dwx = ROW(dw.wx, y), *dwy = ROW(dw.wy, y), *dwp = ROW(dw.wp, y), *dwm = ROW(dw.wm, y);
         const int yp = y < H - 1 ? y + 1 : y;
@@ -281,7 +286,7 @@ void nexp_stencil_cell_grads(nexp_grid g, const float *ca, const float *cb, cons
                              float alpha, nexp_stencil_w dw, float *dca, float *dcb, float *dcc, float *dcal, int y0, int y1)
 {
     const int W = g.w, H = g.h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) PAR_IF
     for (int y = y0; y < y1; y++) {
         const float *dwx0 = ROW(dw.wx, y), *dwx1 = ROW(dw.wx, y + 1), *dwy = ROW(dw.wy, y), *dwp = ROW(dw.wp, y),
                     *dwm = ROW(dw.wm, y);
@@ -320,7 +325,7 @@ void nexp_stencil_pixels_from_cells_adjoint(nexp_grid g, int n, const float *con
                                             int y1)
 {
     const int W = g.w, H = g.h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) PAR_IF
     for (int y = y0; y < y1; y++) {
         for (int k = 0; k < n; k++) {
             const float *rm = y > 0 ? ROW(dc[k], y - 1) : NULL;
@@ -344,7 +349,7 @@ void nexp_stencil_structure(nexp_grid g, int nc, size_t plane, const float *u, f
                             int y0, int y1)
 {
     const int W = g.w;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) PAR_IF
     for (int y = y0; y < y1; y++) {
         float *o00 = ROW(j00, y), *o01 = ROW(j01, y), *o11 = ROW(j11, y);
         for (int x = 0; x < W - 1; x++) {
@@ -372,7 +377,7 @@ void nexp_stencil_tensor_from_structure(nexp_grid g, nexp_stencil_tensor kind, n
     const int W = g.w;
     const float il2 = 1.0f / (lambda * lambda);
     const float l4 = (lambda * lambda) * (lambda * lambda);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) PAR_IF
     for (int y = y0; y < y1; y++) {
         for (int x = 0; x < W - 1; x++) {
             const size_t i = (size_t)y * g.stride + (size_t)x;

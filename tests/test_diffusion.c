@@ -252,7 +252,7 @@ static void transposing_the_input_transposes_the_output_of_eed_and_ced(void)
 
 static void results_with_one_and_two_threads_are_identical(void)
 {
-    nexp_field *u0 = sintel_crop(200, 120, 80, 56, 3);
+    nexp_field *u0 = sintel_crop(200, 120, 160, 112, 3); /* above the one-thread size of the kernels */
     CU_ASSERT_PTR_NOT_NULL_FATAL(u0);
     for (int m = NEXP_DIFF_HOMOGENEOUS; m <= NEXP_DIFF_CED; m++) {
         for (int s = NEXP_SCHEME_EXPLICIT; s <= NEXP_SCHEME_FSI; s++) {
@@ -515,6 +515,68 @@ static void delta_step_backward_matches_finite_differences(void)
     nexp_field_free(scratch);
 }
 
+/* With alpha just below nexp_delta_alpha_max of each pixel tensor of a smooth, strongly anisotropic
+ * tensor field, the cell-averaged stencil has nonnegative weights, and steps within the max-min
+ * bound create no new extrema. */
+static void nonnegative_alpha_gives_the_max_min_principle_for_anisotropic_tensors(void)
+{
+    const int W = 40, H = 30;
+    nexp_field *t = NULL, *u = random_field(W, H, 2, 61, -5.0, 5.0), *v = NULL;
+    nexp_field_create(&t, W, H, 4, NULL);
+    nexp_field_create_like(&v, u, NULL);
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 62);
+    /* a smooth direction field (so cell averages stay diagonally dominant) with strong anisotropy */
+    for (int y = 0; y < H; y++) {
+        for (int x = 0; x < W; x++) {
+            double th = 0.3 + 0.1 * sin(0.2 * x + 0.1 * y), l1 = 1.0, l2 = 0.4;
+            double c = cos(th), s = sin(th);
+            double a = l1 * c * c + l2 * s * s, b = (l1 - l2) * c * s, cc = l1 * s * s + l2 * c * c, am = -1.0;
+            CU_ASSERT_EQUAL(nexp_delta_alpha_max(a, b, cc, &am), 0);
+            nexp_field_row(t, 0, y)[x] = (float)a;
+            nexp_field_row(t, 1, y)[x] = (float)b;
+            nexp_field_row(t, 2, y)[x] = (float)cc;
+            nexp_field_row(t, 3, y)[x] = (float)(0.9 * am);
+        }
+    }
+    double am;
+    CU_ASSERT_EQUAL(nexp_delta_alpha_max(0.25, 0.433, 0.75, &am), -1); /* 60 degrees, rank one */
+    CU_ASSERT_EQUAL(nexp_delta_alpha_max(1.0, 0.0, 1.0, &am), 0);
+    CU_ASSERT(am == 0.5);
+    nexp_delta_weights *w = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_delta_weights_create(&w, W, H, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_delta_weights_forward(w, t, NULL), NEXP_OK);
+    long neg = -1;
+    const double tau = nexp_delta_weights_maxmin_bound(w, &neg);
+    CU_ASSERT_EQUAL(neg, 0);
+    CU_ASSERT(tau > 0.0 && tau <= nexp_delta_weights_tau_bound(w) * 1.5);
+    nexp_stats s0[2];
+    nexp_field_stats(u, 0, &s0[0], NULL);
+    nexp_field_stats(u, 1, &s0[1], NULL);
+    for (int k = 0; k < 50; k++) {
+        nexp_delta_step_forward(w, tau, u, NULL, v, NULL);
+        nexp_field_copy(u, v, NULL);
+    }
+    for (int c = 0; c < 2; c++) {
+        nexp_stats s1;
+        nexp_field_stats(u, c, &s1, NULL);
+        CU_ASSERT(s1.min >= s0[c].min - 1e-5 && s1.max <= s0[c].max + 1e-5);
+    }
+    /* alpha = 1/2 everywhere is above alpha_max here: negative weights appear */
+    for (int y = 0; y < H; y++) {
+        for (int x = 0; x < W; x++) {
+            nexp_field_row(t, 3, y)[x] = 0.5f;
+        }
+    }
+    CU_ASSERT_EQUAL(nexp_delta_weights_forward(w, t, NULL), NEXP_OK);
+    nexp_delta_weights_maxmin_bound(w, &neg);
+    CU_ASSERT(neg > 0);
+    nexp_delta_weights_free(w);
+    nexp_field_free(t);
+    nexp_field_free(u);
+    nexp_field_free(v);
+}
+
 static void fed_steps_sum_to_the_cycle_time_and_respect_the_bound(void)
 {
     for (int n = 1; n <= 40; n += 3) {
@@ -575,6 +637,8 @@ int main(void)
           guided_mode_with_a_flat_guide_is_homogeneous_diffusion },
         { "known_pixels_keep_their_values", known_pixels_keep_their_values },
         { "delta_step_backward_matches_finite_differences", delta_step_backward_matches_finite_differences },
+        { "nonnegative_alpha_gives_the_max_min_principle_for_anisotropic_tensors",
+          nonnegative_alpha_gives_the_max_min_principle_for_anisotropic_tensors },
         { "fed_steps_sum_to_the_cycle_time_and_respect_the_bound",
           fed_steps_sum_to_the_cycle_time_and_respect_the_bound },
         { "dct_gaussian_preserves_the_mean_and_heat_matches_the_semi_discrete_exponential",
