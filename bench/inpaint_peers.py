@@ -18,7 +18,8 @@ reports it (file reading and writing excluded, like the peers' timings, which co
 call); nexp homogeneous and the exact Laplace solve are run --repeats times and the fastest run
 counts (the benchmark machine is shared). CPU seconds (all threads; nexp's as it reports them for
 the call, the peers' for this process during the call) are printed too: unlike wall time they
-hardly depend on the machine's load.
+hardly depend on the machine's load. nexp runs with OMP_WAIT_POLICY=passive (unless set), so that
+idle OpenMP threads sleep instead of spinning: on a shared machine spinning only burns CPU time.
 Usage:
     bench/inpaint_peers.py NEXP_BINARY [--data DIR] [--densities 0.01,0.05,0.10] [--json OUT]
 """
@@ -123,7 +124,8 @@ def run_nexp(nexp, args, tmp):
     without reading and writing files; the CPU time of the whole process is the fallback)."""
     out = os.path.join(tmp, "dense.flo")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    r = subprocess.run([nexp, "inpaint"] + args + ["--out", out], capture_output=True, text=True)
+    env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"))
+    r = subprocess.run([nexp, "inpaint"] + args + ["--out", out], capture_output=True, text=True, env=env)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         raise RuntimeError(r.stderr.strip())
