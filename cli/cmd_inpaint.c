@@ -14,6 +14,9 @@ typedef struct inpaint_args {
     double lambda, sigma, alpha, tol;
     int has_lambda, has_sigma, has_alpha;
     int levels, has_levels;
+    int cycle, has_cycle;
+    nexp_diffusion_scheme scheme;
+    int has_scheme;
     int steps[NEXP_INPAINT_MAX_LEVELS], n_steps;
     int quiet;
 } inpaint_args;
@@ -36,6 +39,33 @@ static void apply_pyramid_args(const inpaint_args *a, nexp_inpaint_options *o)
         o->n_steps = a->n_steps;
         memcpy(o->steps, a->steps, sizeof o->steps);
     }
+    if (a->has_cycle) {
+        o->fed_cycle = a->cycle;
+    }
+}
+
+/* Apply --lambda, --sigma, --alpha, --scheme to EED options. */
+static void apply_eed_args(const inpaint_args *a, nexp_inpaint_options *o)
+{
+    apply_pyramid_args(a, o);
+    if (a->has_lambda) {
+        o->lambda = a->lambda;
+    }
+    if (a->has_sigma) {
+        o->sigma = a->sigma;
+    }
+    if (a->has_alpha) {
+        o->alpha = a->alpha;
+    }
+    if (a->has_scheme) {
+        o->scheme = a->scheme;
+    }
+}
+
+static int report_level(int done, int total, void *user)
+{
+    nexp_progress_update((nexp_progress *)user, done, "level %d of %d", done, total);
+    return 0;
 }
 
 static nexp_status run_library(nexp_inpaint_options *o, const inpaint_args *a, const nexp_field *flow,
@@ -43,17 +73,29 @@ static nexp_status run_library(nexp_inpaint_options *o, const inpaint_args *a, c
                                size_t len, nexp_error *err)
 {
     nexp_inpaint_report rep;
+    nexp_progress *prog = NULL;
+    if (o->method != NEXP_INPAINT_HOMOGENEOUS) {
+        int maxl = nexp_pyramid_max_levels(flow->width, flow->height);
+        prog = nexp_progress_create("inpaint", o->levels < maxl ? o->levels : maxl, cli_progress_mode(a->quiet),
+                                    stderr);
+        o->progress = report_level;
+        o->progress_user = prog;
+    }
     nexp_status st = nexp_inpaint(flow, known, image, o, out, &rep, err);
+    if (prog != NULL && st == NEXP_OK) {
+        nexp_progress_update(prog, rep.levels, "done");
+    }
+    nexp_progress_finish(prog);
     if (st != NEXP_OK) {
         return st;
     }
     if (o->method == NEXP_INPAINT_HOMOGENEOUS) {
-        snprintf(summary, len, "%d multigrid levels, %d PCG iterations, relative residual %.2g, %.3f s",
-                 rep.laplace.levels, rep.laplace.iterations, rep.laplace.rel_residual, rep.seconds);
+        snprintf(summary, len, "%d multigrid levels, %d PCG iterations, relative residual %.2g, CPU %.3f s, %.3f s",
+                 rep.laplace.levels, rep.laplace.iterations, rep.laplace.rel_residual, rep.cpu_seconds, rep.seconds);
     } else {
-        snprintf(summary, len, "%d levels, %ld explicit steps, %.3f s", rep.levels, rep.steps, rep.seconds);
+        snprintf(summary, len, "%d levels, %ld explicit steps, CPU %.3f s, %.3f s", rep.levels, rep.steps,
+                 rep.cpu_seconds, rep.seconds);
     }
-    (void)a;
     return NEXP_OK;
 }
 
@@ -75,14 +117,46 @@ static nexp_status run_homogeneous_explicit(const inpaint_args *a, const nexp_fi
     return run_library(&o, a, flow, known, image, out, summary, len, err);
 }
 
+static nexp_status run_eed(const inpaint_args *a, const nexp_field *flow, const nexp_field *known,
+                           const nexp_field *image, nexp_field **out, char *summary, size_t len, nexp_error *err)
+{
+    nexp_inpaint_options o = nexp_inpaint_defaults(NEXP_INPAINT_EED);
+    apply_eed_args(a, &o);
+    return run_library(&o, a, flow, known, image, out, summary, len, err);
+}
+
+static nexp_status run_eed_flow(const inpaint_args *a, const nexp_field *flow, const nexp_field *known,
+                                const nexp_field *image, nexp_field **out, char *summary, size_t len,
+                                nexp_error *err)
+{
+    (void)image;
+    nexp_inpaint_options o = nexp_inpaint_defaults(NEXP_INPAINT_EED_FLOW);
+    apply_eed_args(a, &o);
+    return run_library(&o, a, flow, known, NULL, out, summary, len, err);
+}
+
 static const inpaint_method methods[] = {
     { "homogeneous", 0,
       "Laplace equation solved exactly (PCG + multigrid, --tol); smooth, blurs motion edges",
       run_homogeneous },
     { "homogeneous-explicit", 0,
       "the same model by explicit FED steps, coarse to fine (--levels, --steps)", run_homogeneous_explicit },
+    { "eed", 1,
+      "edge-enhancing diffusion steered by the reference image: motion edges\n"
+      "                         follow image edges (--lambda, --sigma, --alpha, --scheme)",
+      run_eed },
+    { "eed-flow", 0, "classic EED, the tensor from the evolving flow itself", run_eed_flow },
 };
 #define N_METHODS ((int)(sizeof methods / sizeof methods[0]))
+
+static void format_steps(const nexp_inpaint_options *o, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < o->n_steps && used < len; i++) {
+        used += (size_t)snprintf(buf + used, len - used, i ? ",%d" : "%d", o->steps[i]);
+    }
+}
 
 static void usage(FILE *out)
 {
@@ -97,39 +171,62 @@ static void usage(FILE *out)
     for (int i = 0; i < N_METHODS; i++) {
         fprintf(out, "  %-22s %s%s\n", methods[i].name, methods[i].help, methods[i].needs_image ? " [needs --image]" : "");
     }
+    nexp_inpaint_options he = nexp_inpaint_defaults(NEXP_INPAINT_HOMOGENEOUS_EXPLICIT);
+    nexp_inpaint_options ee = nexp_inpaint_defaults(NEXP_INPAINT_EED);
+    char hsteps[128], esteps[128];
+    format_steps(&he, hsteps, sizeof hsteps);
+    format_steps(&ee, esteps, sizeof esteps);
     fprintf(out,
             "\nOptions:\n"
             "  --flow F        sparse or dense flow (.flo, .h5, ...)                  [required]\n"
             "  --out DENSE     output field, written atomically (.flo, .h5, .pfm)    [required]\n"
             "  --mask M        known pixels: PNG, nonzero = known             [default: from F]\n"
-            "  --image REF     reference image (frame 1), for guided methods\n"
+            "  --image REF     reference image (frame 1, PNG/PPM), for guided methods\n"
             "  --method NAME   one of the methods above                [default: homogeneous]\n"
-            "  --levels K      coarse-to-fine pyramid levels (explicit methods)      [default: 6]\n"
-            "  --steps n1,...  explicit steps per level, coarsest first; the last number\n"
-            "                  repeats for the finer levels                        [default: 200]\n"
-            "  --tol T         relative residual of the homogeneous solver       [default: 1e-6]\n"
+            "  --tol T         relative residual of the homogeneous solver     [default: %g]\n"
+            "Explicit methods run coarse to fine: the data are pooled 2 x 2 (mean of the known\n"
+            "pixels) into a pyramid; each level starts from the bilinear upsampling of the coarser\n"
+            "result and runs its steps with the known pixels fixed.\n"
+            "  --levels K      pyramid levels                   [default: %d, EED %d]\n"
+            "  --steps n1,...  steps per level, COARSEST FIRST; the last number repeats for the\n"
+            "                  finer levels     [default: %s; EED %s]\n"
+            "  --cycle L       steps per FED/FSI cycle (eed-flow: tensor update) [default: %d]\n"
+            "  --scheme S      fed or fsi (EED)                                 [default: fed]\n"
+            "  --lambda L      EED contrast: image gradients (grey values 0..255) above about L\n"
+            "                  stop diffusion across them                       [default: %g]\n"
+            "  --sigma S       Gaussian pre-smoothing of the tensor's image      [default: %g]\n"
+            "  --alpha A       delta-stencil alpha in [0, 0.5]                   [default: %g]\n"
             "  --viz PNG       also write the Middlebury colour coding of the result\n"
             "  --threads N     OpenMP threads                           [default: all cores]\n"
             "  -q, --quiet     no summary line on stderr\n"
             CLI_MAX_MEMORY_HELP
             "  -h, --help      this help\n\n"
+            "Defaults were chosen on the Sintel alley_1 frame and the FlyingChairs crops at\n"
+            "1-10 %% density (bench/inpaint_peers.py).\n\n"
             "Example:\n"
             "  D=../shared/data/flow/sintel-alley\n"
             "  nexp mask --like $D/flow_0002.flo --density 0.05 --seed 1 m.png\n"
-            "  nexp inpaint --flow $D/flow_0002.flo --mask m.png --out dense.flo --viz dense.png\n"
-            "  nexp eval dense.flo $D/flow_0002.flo --mask m.png\n");
+            "  nexp inpaint --flow $D/flow_0002.flo --mask m.png --image $D/clean/frame_0002.png \\\n"
+            "               --method eed --out dense.flo --viz dense.png\n"
+            "  nexp eval dense.flo $D/flow_0002.flo --mask m.png\n",
+            he.tol, he.levels, ee.levels, hsteps, esteps, ee.fed_cycle, ee.lambda, ee.sigma, ee.alpha);
 }
 
 static int cmd_inpaint(int argc, char **argv)
 {
     enum { O_FLOW = 1000, O_OUT, O_MASK, O_IMAGE, O_METHOD, O_LAMBDA, O_SIGMA, O_ALPHA, O_LEVELS, O_STEPS, O_TOL,
-           O_VIZ, O_THREADS };
+           O_VIZ, O_THREADS, O_CYCLE, O_SCHEME };
     static const struct option opts[] = { { "flow", required_argument, NULL, O_FLOW },
                                           { "out", required_argument, NULL, O_OUT },
                                           { "mask", required_argument, NULL, O_MASK },
                                           { "image", required_argument, NULL, O_IMAGE },
                                           { "method", required_argument, NULL, O_METHOD },
                                           { "levels", required_argument, NULL, O_LEVELS },
+                                          { "lambda", required_argument, NULL, O_LAMBDA },
+                                          { "sigma", required_argument, NULL, O_SIGMA },
+                                          { "alpha", required_argument, NULL, O_ALPHA },
+                                          { "cycle", required_argument, NULL, O_CYCLE },
+                                          { "scheme", required_argument, NULL, O_SCHEME },
                                           { "steps", required_argument, NULL, O_STEPS },
                                           { "tol", required_argument, NULL, O_TOL },
                                           { "viz", required_argument, NULL, O_VIZ },
@@ -165,6 +262,29 @@ static int cmd_inpaint(int argc, char **argv)
         case O_LEVELS:
             a.levels = (int)cli_parse_long("inpaint", "--levels", optarg, 1, NEXP_INPAINT_MAX_LEVELS);
             a.has_levels = 1;
+            break;
+        case O_LAMBDA:
+            a.lambda = cli_parse_double("inpaint", "--lambda", optarg, 1e-9, 1e9);
+            a.has_lambda = 1;
+            break;
+        case O_SIGMA:
+            a.sigma = cli_parse_double("inpaint", "--sigma", optarg, 0.0, 1e4);
+            a.has_sigma = 1;
+            break;
+        case O_ALPHA:
+            a.alpha = cli_parse_double("inpaint", "--alpha", optarg, 0.0, 0.5);
+            a.has_alpha = 1;
+            break;
+        case O_CYCLE:
+            a.cycle = (int)cli_parse_long("inpaint", "--cycle", optarg, 1, 100000);
+            a.has_cycle = 1;
+            break;
+        case O_SCHEME:
+            if (nexp_diffusion_scheme_parse(optarg, &a.scheme) != 0 ||
+                (a.scheme != NEXP_SCHEME_FED && a.scheme != NEXP_SCHEME_FSI)) {
+                cli_usage_error("inpaint", "--scheme: '%s' is not fed or fsi", optarg);
+            }
+            a.has_scheme = 1;
             break;
         case O_STEPS: {
             long s[NEXP_INPAINT_MAX_LEVELS];

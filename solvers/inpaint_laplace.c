@@ -45,12 +45,13 @@ typedef struct mg_level {
     float *d;  /* (h, w) diagonal, 0 = inactive */
     float *we; /* (h, w) weight to the east neighbour (0 in the last column) */
     float *ws; /* (h, w) weight to the south neighbour (0 in the last row) */
+    float *id; /* (h, w) 1 / d, 0 when inactive */
 } mg_level;
 
 /* One channel's workspace. */
 typedef struct mg_work {
     float *x[MG_MAX_LEVELS], *b[MG_MAX_LEVELS], *r[MG_MAX_LEVELS]; /* per level (h, w) */
-    double *cg_x, *cg_b, *cg_r, *cg_z, *cg_p, *cg_q;                 /* (h, w) PCG vectors */
+    double *cg_x, *cg_b, *cg_r, *cg_p, *cg_q;                        /* (h, w) PCG vectors */
     double *row_sums;                                                /* (h) dot-product partials */
 } mg_work;
 
@@ -70,24 +71,27 @@ static size_t level_cells(const mg_level *l)
     return (size_t)l->w * (size_t)l->h;
 }
 
-/* y = A x on level 0, in double (the CG operator). */
-static void apply_d(const mg_level *l, const double *x, double *y)
+/* y = A x on level 0, in double (the CG operator); returns x . y (per-row partial sums in part,
+ * added in row order, so the value does not depend on the thread count). */
+static double apply_d(const mg_level *l, const double *x, double *y, double *part)
 {
     const int w = l->w, h = l->h;
 #pragma omp parallel for schedule(static) PAR_IF(level_cells(l))
     for (int j = 0; j < h; j++) {
+        size_t row = (size_t)j * (size_t)w;
+        double acc = 0.0;
         for (int i = 0; i < w; i++) {
-            size_t k = (size_t)j * (size_t)w + (size_t)i;
-            if (l->d[k] == 0.0f) {
-                y[k] = 0.0;
-                continue;
-            }
+            size_t k = row + (size_t)i;
             double s = (double)l->d[k] * x[k];
-            if (i + 1 < w) {
-                s -= (double)l->we[k] * x[k + 1];
-            }
-            if (i > 0) {
-                s -= (double)l->we[k - 1] * x[k - 1];
+            if (i > 0 && i + 1 < w) {
+                s -= (double)l->we[k] * x[k + 1] + (double)l->we[k - 1] * x[k - 1];
+            } else {
+                if (i + 1 < w) {
+                    s -= (double)l->we[k] * x[k + 1];
+                }
+                if (i > 0) {
+                    s -= (double)l->we[k - 1] * x[k - 1];
+                }
             }
             if (j + 1 < h) {
                 s -= (double)l->ws[k] * x[k + (size_t)w];
@@ -96,65 +100,92 @@ static void apply_d(const mg_level *l, const double *x, double *y)
                 s -= (double)l->ws[k - (size_t)w] * x[k - (size_t)w];
             }
             y[k] = s;
+            acc += x[k] * s;
         }
+        part[j] = acc;
     }
+    double s = 0.0;
+    for (int j = 0; j < h; j++) {
+        s += part[j];
+    }
+    return s;
 }
 
-/* r = b - A x on one level, in float (inside the preconditioner). */
+/* Sum of the weighted neighbours of cell k = j w + i; the checks only at the border, so that the
+ * interior loops vectorise. Inactive cells have zero weights on all their edges. */
+static inline float nb_sum(const mg_level *l, const float *x, int i, int j, size_t k)
+{
+    const int w = l->w, h = l->h;
+    float s = 0.0f;
+    if (i + 1 < w) {
+        s += l->we[k] * x[k + 1];
+    }
+    if (i > 0) {
+        s += l->we[k - 1] * x[k - 1];
+    }
+    if (j + 1 < h) {
+        s += l->ws[k] * x[k + (size_t)w];
+    }
+    if (j > 0) {
+        s += l->ws[k - (size_t)w] * x[k - (size_t)w];
+    }
+    return s;
+}
+
+/* r = b - A x on one level, in float (inside the preconditioner); 0 at inactive cells, whose b is 0. */
 static void level_residual(const mg_level *l, const float *x, const float *b, float *r)
 {
     const int w = l->w, h = l->h;
 #pragma omp parallel for schedule(static) PAR_IF(level_cells(l))
     for (int j = 0; j < h; j++) {
-        for (int i = 0; i < w; i++) {
-            size_t k = (size_t)j * (size_t)w + (size_t)i;
-            if (l->d[k] == 0.0f) {
-                r[k] = 0.0f;
-                continue;
+        size_t row = (size_t)j * (size_t)w;
+        if (j == 0 || j == h - 1 || w < 3) {
+            for (int i = 0; i < w; i++) {
+                size_t k = row + (size_t)i;
+                r[k] = b[k] - l->d[k] * x[k] + nb_sum(l, x, i, j, k);
             }
-            float s = b[k] - l->d[k] * x[k];
-            if (i + 1 < w) {
-                s += l->we[k] * x[k + 1];
-            }
-            if (i > 0) {
-                s += l->we[k - 1] * x[k - 1];
-            }
-            if (j + 1 < h) {
-                s += l->ws[k] * x[k + (size_t)w];
-            }
-            if (j > 0) {
-                s += l->ws[k - (size_t)w] * x[k - (size_t)w];
-            }
-            r[k] = s;
+            continue;
         }
+        const float *d = l->d + row, *we = l->we + row, *ws = l->ws + row, *wn = l->ws + row - w;
+        const float *xr = x + row, *xs = xr + w, *xn = xr - w, *br = b + row;
+        float *rr = r + row;
+        rr[0] = br[0] - d[0] * xr[0] + nb_sum(l, x, 0, j, row);
+        for (int i = 1; i < w - 1; i++) {
+            rr[i] = br[i] - d[i] * xr[i] + we[i] * xr[i + 1] + we[i - 1] * xr[i - 1] + ws[i] * xs[i] + wn[i] * xn[i];
+        }
+        rr[w - 1] = br[w - 1] - d[w - 1] * xr[w - 1] + nb_sum(l, x, w - 1, j, row + (size_t)(w - 1));
     }
 }
 
-/* Gauss-Seidel update of the cells with (x + y) % 2 == colour. */
+/* Gauss-Seidel update of the cells with (x + y) % 2 == colour: x = (b + neighbours) / d, 0 where
+ * inactive (1 / d stored as 0). */
 static void level_sweep(const mg_level *l, float *x, const float *b, int colour)
 {
     const int w = l->w, h = l->h;
 #pragma omp parallel for schedule(static) PAR_IF(level_cells(l))
     for (int j = 0; j < h; j++) {
-        for (int i = (j + colour) & 1; i < w; i += 2) {
-            size_t k = (size_t)j * (size_t)w + (size_t)i;
-            if (l->d[k] == 0.0f) {
-                continue;
+        size_t row = (size_t)j * (size_t)w;
+        int i0 = (j + colour) & 1;
+        if (j == 0 || j == h - 1 || w < 3) {
+            for (int i = i0; i < w; i += 2) {
+                size_t k = row + (size_t)i;
+                x[k] = (b[k] + nb_sum(l, x, i, j, k)) * l->id[k];
             }
-            float s = b[k];
-            if (i + 1 < w) {
-                s += l->we[k] * x[k + 1];
-            }
-            if (i > 0) {
-                s += l->we[k - 1] * x[k - 1];
-            }
-            if (j + 1 < h) {
-                s += l->ws[k] * x[k + (size_t)w];
-            }
-            if (j > 0) {
-                s += l->ws[k - (size_t)w] * x[k - (size_t)w];
-            }
-            x[k] = s / l->d[k];
+            continue;
+        }
+        const float *id = l->id + row, *we = l->we + row, *ws = l->ws + row, *wn = l->ws + row - w;
+        float *xr = x + row;
+        const float *xs = xr + w, *xn = xr - w, *br = b + row;
+        int i = i0;
+        if (i == 0) {
+            xr[0] = (br[0] + nb_sum(l, x, 0, j, row)) * id[0];
+            i = 2;
+        }
+        for (; i < w - 1; i += 2) {
+            xr[i] = (br[i] + we[i] * xr[i + 1] + we[i - 1] * xr[i - 1] + ws[i] * xs[i] + wn[i] * xn[i]) * id[i];
+        }
+        if (i == w - 1) {
+            xr[i] = (br[i] + nb_sum(l, x, i, j, row + (size_t)i)) * id[i];
         }
     }
 }
@@ -187,6 +218,7 @@ static void level_coarsen(const mg_level *f, mg_level *c)
             size_t K = (size_t)J * (size_t)cw + (size_t)I;
             /* Exact zero for inactive cells (all weights are small integers, so d is exact). */
             c->d[K] = d > 0.5 ? (float)d : 0.0f;
+            c->id[K] = d > 0.5 ? (float)(1.0 / d) : 0.0f;
             c->we[K] = I + 1 < cw ? (float)we : 0.0f;
             c->ws[K] = J + 1 < ch ? (float)ws : 0.0f;
         }
@@ -256,7 +288,6 @@ static void work_free(mg_work *wk)
     free(wk->cg_x);
     free(wk->cg_b);
     free(wk->cg_r);
-    free(wk->cg_z);
     free(wk->cg_p);
     free(wk->cg_q);
     free(wk->row_sums);
@@ -277,11 +308,10 @@ static int work_alloc(mg_work *wk, const nexp_laplace_plan *p)
     wk->cg_x = malloc(n * sizeof(double));
     wk->cg_b = malloc(n * sizeof(double));
     wk->cg_r = malloc(n * sizeof(double));
-    wk->cg_z = malloc(n * sizeof(double));
     wk->cg_p = malloc(n * sizeof(double));
     wk->cg_q = malloc(n * sizeof(double));
     wk->row_sums = malloc((size_t)p->height * sizeof(double));
-    return (wk->cg_x && wk->cg_b && wk->cg_r && wk->cg_z && wk->cg_p && wk->cg_q && wk->row_sums) ? 0 : -1;
+    return (wk->cg_x && wk->cg_b && wk->cg_r && wk->cg_p && wk->cg_q && wk->row_sums) ? 0 : -1;
 }
 
 void nexp_laplace_plan_free(nexp_laplace_plan *plan)
@@ -293,6 +323,7 @@ void nexp_laplace_plan_free(nexp_laplace_plan *plan)
         free(plan->lev[i].d);
         free(plan->lev[i].we);
         free(plan->lev[i].ws);
+        free(plan->lev[i].id);
     }
     for (int i = 0; i < MG_WORKS; i++) {
         work_free(&plan->work[i]);
@@ -309,7 +340,8 @@ static int level_alloc(mg_level *l, int w, int h)
     l->d = calloc(n, sizeof(float));
     l->we = calloc(n, sizeof(float));
     l->ws = calloc(n, sizeof(float));
-    return (l->d && l->we && l->ws) ? 0 : -1;
+    l->id = calloc(n, sizeof(float));
+    return (l->d && l->we && l->ws && l->id) ? 0 : -1;
 }
 
 nexp_status nexp_laplace_plan_create(nexp_laplace_plan **out, const nexp_field *known, nexp_error *err)
@@ -366,6 +398,7 @@ nexp_status nexp_laplace_plan_create(nexp_laplace_plan **out, const nexp_field *
             }
             int deg = (x > 0) + (x + 1 < w) + (y > 0) + (y + 1 < h);
             l0->d[k] = (float)deg;
+            l0->id[k] = 1.0f / (float)deg;
             if (x + 1 < w && p->known[k + 1] == 0.0f) {
                 l0->we[k] = 1.0f;
             }
@@ -457,7 +490,7 @@ static double residual_with(const nexp_laplace_plan *p, mg_work *wk, const nexp_
 {
     const size_t n = (size_t)p->width * (size_t)p->height;
     load_channel(p, u, c, wk->cg_b, wk->cg_x);
-    apply_d(&p->lev[0], wk->cg_x, wk->cg_q);
+    apply_d(&p->lev[0], wk->cg_x, wk->cg_q, wk->row_sums);
     for (size_t k = 0; k < n; k++) {
         wk->cg_r[k] = wk->cg_b[k] - wk->cg_q[k];
     }
@@ -478,11 +511,11 @@ static int solve_channel(const nexp_laplace_plan *p, mg_work *wk, nexp_field *u,
     const int w = p->width, h = p->height;
     const size_t n = (size_t)w * (size_t)h;
     const mg_level *l0 = &p->lev[0];
-    double *x = wk->cg_x, *b = wk->cg_b, *r = wk->cg_r, *z = wk->cg_z, *pp = wk->cg_p, *q = wk->cg_q;
+    double *x = wk->cg_x, *b = wk->cg_b, *r = wk->cg_r, *pp = wk->cg_p, *q = wk->cg_q;
     float *b0 = wk->b[0], *x0 = wk->x[0];
     load_channel(p, u, c, b, x);
     double bnorm = sqrt(dot(p, wk, b, b));
-    apply_d(l0, x, q);
+    apply_d(l0, x, q, wk->row_sums);
     for (size_t k = 0; k < n; k++) {
         r[k] = b[k] - q[k];
     }
@@ -504,35 +537,51 @@ static int solve_channel(const nexp_laplace_plan *p, mg_work *wk, nexp_field *u,
             b0[k] = (float)r[k];
         }
         vcycle(p, wk, 0);
+        /* z = x0 (the V-cycle's float result), used in place */
+        double *part = wk->row_sums;
+#pragma omp parallel for schedule(static) PAR_IF(n)
+        for (int y = 0; y < h; y++) {
+            size_t row = (size_t)y * (size_t)w;
+            double acc = 0.0;
+            for (int i = 0; i < w; i++) {
+                acc += r[row + (size_t)i] * (double)x0[row + (size_t)i];
+            }
+            part[y] = acc;
+        }
         double rz_new = 0.0;
+        for (int y = 0; y < h; y++) {
+            rz_new += part[y];
+        }
+        /* the first direction is z itself (pp holds stale values then, which must not be read) */
+        double beta = it == 0 ? 0.0 : rz_new / rz;
 #pragma omp parallel for schedule(static) PAR_IF(n)
         for (size_t k = 0; k < n; k++) {
-            z[k] = (double)x0[k];
-        }
-        rz_new = dot(p, wk, r, z);
-        if (it == 0) {
-            memcpy(pp, z, n * sizeof(double));
-        } else {
-            double beta = rz_new / rz;
-#pragma omp parallel for schedule(static) PAR_IF(n)
-            for (size_t k = 0; k < n; k++) {
-                pp[k] = z[k] + beta * pp[k];
-            }
+            pp[k] = it == 0 ? (double)x0[k] : (double)x0[k] + beta * pp[k];
         }
         rz = rz_new;
-        apply_d(l0, pp, q);
-        double pq = dot(p, wk, pp, q);
+        double pq = apply_d(l0, pp, q, part);
         if (!(pq > 0.0)) {
             status = -2;
             break;
         }
         double alpha = rz / pq;
 #pragma omp parallel for schedule(static) PAR_IF(n)
-        for (size_t k = 0; k < n; k++) {
-            x[k] += alpha * pp[k];
-            r[k] -= alpha * q[k];
+        for (int y = 0; y < h; y++) {
+            size_t row = (size_t)y * (size_t)w;
+            double acc = 0.0;
+            for (int i = 0; i < w; i++) {
+                size_t k = row + (size_t)i;
+                x[k] += alpha * pp[k];
+                r[k] -= alpha * q[k];
+                acc += r[k] * r[k];
+            }
+            part[y] = acc;
         }
-        rnorm = sqrt(dot(p, wk, r, r));
+        double rr = 0.0;
+        for (int y = 0; y < h; y++) {
+            rr += part[y];
+        }
+        rnorm = sqrt(rr);
         it++;
     }
     for (int y = 0; y < h; y++) {

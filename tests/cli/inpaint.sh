@@ -22,6 +22,14 @@ expect "json has epe, aae, fl and the splits" grep -q '"epe": .*"aae": .*"fl": .
 expect "known pixels have zero error" grep -q '"known": {"epe": 0, ' "$T/out"
 check "inpaint explicit with steps" 0 "$NEXP" inpaint --flow "$C" --mask "$T/m.png" --out "$T/e.flo" \
   --method homogeneous-explicit --levels 3 --steps 100,200 -q
+check "inpaint eed with the reference image" 0 "$NEXP" inpaint --flow "$C" --mask "$T/m.png" \
+  --image "$DATA/flow/chairs-crops/00001_img1.ppm" --method eed --scheme fsi --lambda 3 --alpha 0.25 --out "$T/g.flo"
+expect "eed summary names the method" grep -q "nexp inpaint: eed," "$T/err"
+check "eed without --image is a usage error" 2 "$NEXP" inpaint --flow "$C" --mask "$T/m.png" --method eed --out "$T/x.flo"
+check "alpha out of range is a usage error" 2 "$NEXP" inpaint --flow "$C" --method eed --alpha 0.7 --out "$T/x.flo"
+check "eed with an image of another size fails" 1 "$NEXP" inpaint --flow "$C" --mask "$T/m.png" \
+  --image "$DATA/flow/sintel-alley/clean/frame_0002.png" --method eed --out "$T/x.flo"
+expect "image size error is named" grep -q "reference image is 1024 x 436" "$T/err"
 check "eval text" 0 "$NEXP" eval "$T/e.flo" "$C"
 expect "eval prints EPE" grep -q "^EPE " "$T/out"
 check "unknown method is a usage error" 2 "$NEXP" inpaint --flow "$C" --mask "$T/m.png" --out "$T/x.flo" --method magic
