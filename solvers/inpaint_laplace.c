@@ -352,11 +352,12 @@ nexp_status nexp_laplace_plan_create(nexp_laplace_plan **out, const nexp_field *
                               known ? known->channels : 0);
     }
     const int w = known->width, h = known->height;
-    /* Per pixel: the known mask, three multigrid level arrays and each work area's level arrays
-     * (a level pyramid is at most 4/3 of the finest level) and six CG vectors. */
+    /* Per pixel: the known mask, four float arrays per multigrid level and three per level in each
+     * work area (a level pyramid is at most 4/3 of the finest level), and five CG vectors per work
+     * area. */
     char what[80];
     snprintf(what, sizeof what, "a Laplace solver plan for %d x %d pixels", w, h);
-    nexp_status mst = nexp_memory_check((size_t)w * (size_t)h * (4 + 16 + MG_WORKS * (16 + 6 * sizeof(double))),
+    nexp_status mst = nexp_memory_check((size_t)w * (size_t)h * (4 + 24 + MG_WORKS * (16 + 5 * sizeof(double))),
                                         what, err);
     if (mst != NEXP_OK) {
         return mst;
