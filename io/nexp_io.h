@@ -41,7 +41,10 @@ typedef enum nexp_format {
 
 /* Format from the file name's extension (case-insensitive); NEXP_FORMAT_UNKNOWN if none fits. */
 nexp_format nexp_format_from_path(const char *path);
+/* Short name: "flo", "png", "pgm", "ppm", "pfm", "h5", "kitti" ("unknown" otherwise). */
 const char *nexp_format_name(nexp_format fmt);
+/* Inverse of nexp_format_name (case-insensitive); NEXP_FORMAT_UNKNOWN if none fits. */
+nexp_format nexp_format_from_name(const char *name);
 
 typedef struct nexp_read_options {
     nexp_format format;  /* NEXP_FORMAT_UNKNOWN: from the extension */
