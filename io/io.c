@@ -5,16 +5,6 @@
 #include "io_internal.h"
 #include "nexp_h5.h"
 
-/* The HDF5 module is developed on its own branch (issue 2); until it is merged its two entry
- * points are weak references and .h5 files report that HDF5 is not linked into this build. */
-#pragma weak nexp_h5_write_field
-#pragma weak nexp_h5_read_field
-
-static nexp_status h5_missing(const char *path, nexp_error *err)
-{
-    return io_fail(err, path, NEXP_ERR_UNSUPPORTED, "HDF5 support is not linked into this build");
-}
-
 static const struct {
     nexp_format fmt;
     const char *name;
@@ -94,9 +84,6 @@ nexp_status nexp_field_read_ex(const char *path, const nexp_read_options *opt, n
     case NEXP_FORMAT_KITTI:
         return nexp_kitti_read(path, out, err);
     case NEXP_FORMAT_H5:
-        if (nexp_h5_read_field == NULL) {
-            return h5_missing(path, err);
-        }
         return nexp_h5_read_field(path, opt && opt->dataset ? opt->dataset : "field", out, NULL, err);
     case NEXP_FORMAT_UNKNOWN:
         break;
@@ -150,9 +137,6 @@ nexp_status nexp_field_write_ex(const char *path, const nexp_field *f, const nex
     case NEXP_FORMAT_PFM:
         return nexp_pfm_write(path, f, err);
     case NEXP_FORMAT_H5: {
-        if (nexp_h5_write_field == NULL) {
-            return h5_missing(path, err);
-        }
         nexp_h5_attrs attrs = NEXP_H5_ATTRS_INIT;
         return nexp_h5_write_field(path, opt && opt->dataset ? opt->dataset : "field", f, &attrs, err);
     }
