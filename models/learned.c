@@ -425,8 +425,9 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
     float *dO = calloc(LEARNED_NOUT * maxn, sizeof(float));
     float *da = calloc((size_t)F * maxn, sizeof(float));
     float *db = calloc((size_t)F * maxn, sizeof(float));
+    float *scratch = calloc((LEARNED_NOUT + 1) * maxn, sizeof(float));
     nexp_status st = NEXP_OK;
-    if (!g || !gp || !de || !dO || !da || !db) {
+    if (!g || !gp || !de || !dO || !da || !db || !scratch) {
         st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory in the backward pass");
         goto done;
     }
@@ -457,7 +458,7 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
         int li = level_index(m, l);
         memset(dO, 0, LEARNED_NOUT * n * sizeof(float));
         learned_tensor_backward(n, v->o, P(m, T_LB) + (size_t)li * LEARNED_NOUT, P(m, T_LK)[li], de, dO,
-                                G(m, T_LB) + (size_t)li * LEARNED_NOUT, G(m, T_LK) + li);
+                                G(m, T_LB) + (size_t)li * LEARNED_NOUT, G(m, T_LK) + li, scratch);
         memset(da, 0, (size_t)F * n * sizeof(float));
         learned_conv_backward(F, LEARNED_NOUT, 1, v->h, v->w, v->a3, P(m, T_HW), dO, da, G(m, T_HW), G(m, T_HB), NULL);
         lrelu_backward((size_t)F * n, v->a3, da);
@@ -476,6 +477,7 @@ done:
     free(dO);
     free(da);
     free(db);
+    free(scratch);
     return st;
 }
 

@@ -36,9 +36,10 @@ void learned_conv_backward(int cin, int cout, int k, int h, int w, const float *
 /* Tensor stencil contributions from network outputs: o (5, n) plus level bias lb (5), log_kappa of the
  * Perona-Malik diffusivity -> e (4, n). */
 void learned_tensor_forward(size_t n, const float *o, const float *lb, float log_kappa, float *e);
-/* do_ (5, n) += ..., dlb (5) += ..., *dlog_kappa += ... from de (4, n). */
+/* do_ (5, n) += ..., dlb (5) += ..., *dlog_kappa += ... from de (4, n); scratch: 6 n floats (the
+ * sums run in a fixed order, so the result is the same for every thread count). */
 void learned_tensor_backward(size_t n, const float *o, const float *lb, float log_kappa, const float *de,
-                             float *do_, float *dlb, float *dlog_kappa);
+                             float *do_, float *dlb, float *dlog_kappa, float *scratch);
 /* The tensor itself, for inspection: t (5, n) = eigenvector (ex, ey) of the first eigenvalue,
  * eigenvalues l1, l2 and alpha. */
 void learned_tensor_describe(size_t n, const float *o, const float *lb, float log_kappa, float *t);

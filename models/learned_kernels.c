@@ -185,11 +185,12 @@ void learned_tensor_forward(size_t n, const float *o, const float *lb, float log
 }
 
 void learned_tensor_backward(size_t n, const float *o, const float *lb, float log_kappa, const float *de,
-                             float *do_, float *dlb, float *dlog_kappa)
+                             float *do_, float *dlb, float *dlog_kappa, float *scratch)
 {
     const float kappa = expf(log_kappa), k2 = kappa * kappa;
-    double acc_lb[LEARNED_NOUT] = { 0 }, acc_k = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : acc_lb[:LEARNED_NOUT], acc_k)
+    /* per-pixel gradients first, then sums in a fixed order: the result does not depend on the
+     * thread count */
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
         tensor_px t;
         tensor_eval(o, n, i, lb, kappa, &t);
@@ -212,7 +213,8 @@ void learned_tensor_backward(size_t n, const float *o, const float *lb, float lo
         float dg1 = 0.5f * (dmid + ddif), dg2 = 0.5f * (dmid - ddif);
         float ds1v = dg1 * (-2.0f * t.s1v / k2 * t.g1 * t.g1);
         float ds2v = dg2 * (-2.0f * t.s2v / k2 * t.g2 * t.g2);
-        acc_k += dg1 * (2.0f * t.s1v * t.s1v / k2 * t.g1 * t.g1) + dg2 * (2.0f * t.s2v * t.s2v / k2 * t.g2 * t.g2);
+        scratch[(size_t)LEARNED_NOUT * n + i] =
+            dg1 * (2.0f * t.s1v * t.s1v / k2 * t.g1 * t.g1) + dg2 * (2.0f * t.s2v * t.s2v / k2 * t.g2 * t.g2);
         float dr = dal * 0.5f * t.sig * (1.0f - t.sig);
         float n22 = t.n2 * t.n2, p = t.p, q = t.q;
         float dp = dc2 * 2.0f * p * (2.0f * q * q + LEARNED_EPS) / n22 +
@@ -221,16 +223,23 @@ void learned_tensor_backward(size_t n, const float *o, const float *lb, float lo
                    ds2 * 2.0f * p * (p * p - q * q + LEARNED_EPS) / n22;
         float g[LEARNED_NOUT] = { dp, dq, ds1v, ds2v, dr };
         for (int k = 0; k < LEARNED_NOUT; k++) {
+            scratch[(size_t)k * n + i] = g[k];
             if (do_ != NULL) {
                 do_[(size_t)k * n + i] += g[k];
             }
-            acc_lb[k] += g[k];
         }
     }
-    for (int k = 0; k < LEARNED_NOUT; k++) {
-        dlb[k] += (float)acc_lb[k];
+    for (int k = 0; k <= LEARNED_NOUT; k++) {
+        double acc = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            acc += scratch[(size_t)k * n + i];
+        }
+        if (k < LEARNED_NOUT) {
+            dlb[k] += (float)acc;
+        } else {
+            *dlog_kappa += (float)acc;
+        }
     }
-    *dlog_kappa += (float)acc_k;
 }
 
 void learned_tensor_describe(size_t n, const float *o, const float *lb, float log_kappa, float *t5)

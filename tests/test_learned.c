@@ -88,11 +88,11 @@ static void tensor_backward_matches_finite_differences(void)
     nexp_rng rng;
     nexp_rng_seed(&rng, 77);
     float o[5 * 40], lb[5] = { 0.1f, -0.2f, 0.3f, 1.0f, 0.2f }, e[4 * 40], r[4 * 40];
-    float dO[5 * 40] = { 0 }, dlb[5] = { 0 }, dk = 0.0f, v[5 * 40], op[5 * 40];
+    float dO[5 * 40] = { 0 }, dlb[5] = { 0 }, dk = 0.0f, v[5 * 40], op[5 * 40], scratch[6 * 40];
     fill_random(&rng, 5 * n, o, -1.5, 1.5);
     fill_random(&rng, 4 * n, r, -1.0, 1.0);
     const float lk = 0.37f;
-    learned_tensor_backward(n, o, lb, lk, r, dO, dlb, &dk);
+    learned_tensor_backward(n, o, lb, lk, r, dO, dlb, &dk, scratch);
     fill_random(&rng, 5 * n, v, -1.0, 1.0);
     /* double-sided differences in float with a step small against the kinks (|b| = 0, clipping) */
     const float hh = 2e-3f;
