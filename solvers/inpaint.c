@@ -4,8 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nexp_diffusion.h"
 #include "nexp_inpaint.h"
 #include "nexp_progress.h"
+
+/* Loops over fewer pixels than this run on one thread: a parallel region costs more there. */
+#define PARALLEL_MIN_PIXELS 16384
 
 /* ---- inputs ---------------------------------------------------------------------------------- */
 
@@ -113,7 +117,7 @@ nexp_status nexp_field_pool2(const nexp_field *fine, const nexp_field *weights, 
     }
     const int cw = coarse->width, ch = coarse->height;
     for (int c = 0; c < fine->channels; c++) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (cw * ch > PARALLEL_MIN_PIXELS / 4)
         for (int J = 0; J < ch; J++) {
             float *crow = nexp_field_row(coarse, c, J);
             for (int I = 0; I < cw; I++) {
@@ -144,7 +148,7 @@ nexp_status nexp_field_upsample_bilinear(const nexp_field *coarse, nexp_field *f
     }
     const int cw = coarse->width, ch = coarse->height, fw = fine->width, fh = fine->height;
     for (int c = 0; c < fine->channels; c++) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (fw * fh > PARALLEL_MIN_PIXELS)
         for (int y = 0; y < fh; y++) {
             double sy = (y + 0.5) * ch / (double)fh - 0.5;
             if (sy < 0.0) {
@@ -300,7 +304,7 @@ nexp_status nexp_pyramid_create(nexp_pyramid **out, const nexp_field *data, cons
 void nexp_inpaint_homogeneous_step_rows(const float *u, float *out, const float *c, int width, int height,
                                         size_t stride, float tau, int y0, int y1)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((y1 - y0) * width > PARALLEL_MIN_PIXELS)
     for (int y = y0; y < y1; y++) {
         const float *um = u + (size_t)(y > 0 ? y - 1 : y) * stride;
         const float *u0 = u + (size_t)y * stride;
@@ -316,41 +320,6 @@ void nexp_inpaint_homogeneous_step_rows(const float *u, float *out, const float 
     }
 }
 
-/* FED cycle of n steps (Grewenig, Weickert, Bruhn 2010), reordered by the kappa-cycle rule so that
- * rounding errors stay bounded: tau_k = tau_max / (2 cos^2(pi (2k + 1) / (4n + 2))). */
-static void fed_taus(int n, double tau_max, double *tau)
-{
-    double *raw = malloc((size_t)n * sizeof(double));
-    if (raw == NULL) {
-        for (int k = 0; k < n; k++) {
-            tau[k] = tau_max;
-        }
-        return;
-    }
-    for (int k = 0; k < n; k++) {
-        double cs = cos(M_PI * (2.0 * k + 1.0) / (4.0 * n + 2.0));
-        raw[k] = tau_max / (2.0 * cs * cs);
-    }
-    /* kappa: a number coprime to n near n / 3 gives a well-mixed order */
-    int kappa = n / 3 > 1 ? n / 3 : 1;
-    for (;;) {
-        int a = kappa, b = n;
-        while (b != 0) {
-            int t = a % b;
-            a = b;
-            b = t;
-        }
-        if (a == 1) {
-            break;
-        }
-        kappa++;
-    }
-    for (int k = 0; k < n; k++) {
-        tau[k] = raw[(size_t)((long)k * kappa % n)];
-    }
-    free(raw);
-}
-
 /* ---- the driver -------------------------------------------------------------------------------- */
 
 nexp_inpaint_options nexp_inpaint_defaults(nexp_inpaint_method method)
@@ -364,6 +333,18 @@ nexp_inpaint_options nexp_inpaint_defaults(nexp_inpaint_method method)
     o.n_steps = 1;
     o.steps[0] = 200;
     o.fed_cycle = 20;
+    o.lambda = 3.0;
+    o.sigma = 0.0;
+    o.alpha = 0.3;
+    o.diffusivity = NEXP_G_EXP;
+    o.scheme = NEXP_SCHEME_FED;
+    if (method == NEXP_INPAINT_EED || method == NEXP_INPAINT_EED_FLOW) {
+        /* Tuned on Sintel alley_1 and the chairs crops at 1-10 %: the coarse levels do the long-range
+         * filling cheaply, the finest level only sharpens. */
+        static const int eed_steps[] = { 400, 300, 200, 100, 50, 30 };
+        o.n_steps = (int)(sizeof eed_steps / sizeof eed_steps[0]);
+        memcpy(o.steps, eed_steps, sizeof eed_steps);
+    }
     return o;
 }
 
@@ -374,6 +355,10 @@ const char *nexp_inpaint_method_name(nexp_inpaint_method method)
         return "homogeneous";
     case NEXP_INPAINT_HOMOGENEOUS_EXPLICIT:
         return "homogeneous-explicit";
+    case NEXP_INPAINT_EED:
+        return "eed";
+    case NEXP_INPAINT_EED_FLOW:
+        return "eed-flow";
     default:
         return "unknown";
     }
@@ -442,7 +427,7 @@ static nexp_status run_homogeneous_fed(nexp_field *u, nexp_field *tmp, const nex
     int done = 0;
     while (done < n) {
         int m = n - done < cycle ? n - done : cycle;
-        fed_taus(m, 0.25, tau);
+        nexp_fed_taus(m, 0.25 * m * (m + 1) / 3.0, tau);
         for (int k = 0; k < m; k++) {
             for (int c = 0; c < u->channels; c++) {
                 nexp_inpaint_homogeneous_step_rows(nexp_field_row(u, c, 0), nexp_field_row(tmp, c, 0),
@@ -457,6 +442,52 @@ static nexp_status run_homogeneous_fed(nexp_field *u, nexp_field *tmp, const nex
     }
     free(tau);
     return NEXP_OK;
+}
+
+/* n steps of EED on u (one pyramid level) with the known pixels fixed: as ceil(n / cycle) FED or FSI
+ * cycles of `cycle` steps each, whose time the diffusion plan turns back into that many steps. The
+ * tensor comes from guide (guided, computed once) or from u itself (guide NULL: updated every cycle). */
+static nexp_status run_eed(nexp_field *u, const nexp_field *known, const nexp_field *guide,
+                           const nexp_inpaint_options *opt, int n, long *steps_run, nexp_error *err)
+{
+    const int w = u->width, h = u->height;
+    int cycles = (n + opt->fed_cycle - 1) / opt->fed_cycle;
+    int L = opt->fed_cycle;
+    double tau_max = 1.0 / (4.0 * (1.0 - opt->alpha));
+    nexp_diffusion_params prm = NEXP_DIFFUSION_PARAMS_INIT;
+    prm.model = NEXP_DIFF_EED;
+    prm.scheme = opt->scheme;
+    prm.lambda = opt->lambda;
+    prm.sigma = opt->sigma;
+    prm.alpha = opt->alpha;
+    prm.eed_g = opt->diffusivity;
+    /* slightly below L steps' reach so that rounding never asks for L + 1 steps */
+    prm.time = cycles * tau_max * L * (L + 1) / 3.0 * (1.0 - 1e-9);
+    prm.cycles = cycles;
+    uint8_t *kb = malloc(u->stride * (size_t)h);
+    if (kb == NULL) {
+        return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory for a %d x %d known mask", w, h);
+    }
+    for (int y = 0; y < h; y++) {
+        const float *kr = nexp_field_row(known, 0, y);
+        for (size_t x = 0; x < u->stride; x++) {
+            kb[(size_t)y * u->stride + x] = x < (size_t)w && kr[x] != 0.0f;
+        }
+    }
+    nexp_diffusion_plan *plan = NULL;
+    nexp_status st = nexp_diffusion_plan_create(&plan, w, h, u->channels, &prm, err);
+    if (st == NEXP_OK && guide != NULL) {
+        st = nexp_diffusion_plan_set_guide(plan, guide, err);
+    }
+    if (st == NEXP_OK) {
+        nexp_diffusion_run run = NEXP_DIFFUSION_RUN_INIT;
+        run.known = kb;
+        st = nexp_diffusion_execute(plan, u, &run, err);
+        *steps_run += run.steps;
+    }
+    nexp_diffusion_plan_free(plan);
+    free(kb);
+    return st;
 }
 
 /* Coarse to fine: start each level from the upsampled result of the level below, reset the known
@@ -482,7 +513,14 @@ static nexp_status coarse_to_fine(const nexp_pyramid *pyr, const nexp_inpaint_op
             prev = NULL;
         }
         int n = explicit_steps ? level_steps(opt, l, pyr->levels) : 0;
-        if (n > 0) {
+        if (n > 0 && (opt->method == NEXP_INPAINT_EED || opt->method == NEXP_INPAINT_EED_FLOW)) {
+            /* levels have sides >= 4 (nexp_pyramid_max_levels), as the diffusion plans require */
+            st = run_eed(u, pyr->known[l], opt->method == NEXP_INPAINT_EED ? pyr->guide[l] : NULL, opt, n,
+                         steps_run, err);
+            if (st != NEXP_OK) {
+                goto done;
+            }
+        } else if (n > 0) {
             st = nexp_field_create_like(&tmp, u, err);
             if (st == NEXP_OK) {
                 st = run_homogeneous_fed(u, tmp, pyr->known[l], n, opt->fed_cycle, err);
@@ -530,6 +568,16 @@ static nexp_status check_options(const nexp_inpaint_options *opt, nexp_error *er
     if (opt->fed_cycle < 1) {
         return nexp_error_set(err, NEXP_ERR_ARG, "FED cycle length %d must be >= 1", opt->fed_cycle);
     }
+    if (opt->method == NEXP_INPAINT_EED || opt->method == NEXP_INPAINT_EED_FLOW) {
+        if (!(opt->lambda > 0.0) || !(opt->sigma >= 0.0) || !(opt->alpha >= 0.0 && opt->alpha <= 0.5)) {
+            return nexp_error_set(err, NEXP_ERR_ARG, "EED needs lambda > 0 (got %g), sigma >= 0 (got %g) and alpha "
+                                  "in [0, 1/2] (got %g)", opt->lambda, opt->sigma, opt->alpha);
+        }
+        if (opt->scheme != NEXP_SCHEME_FED && opt->scheme != NEXP_SCHEME_FSI) {
+            return nexp_error_set(err, NEXP_ERR_ARG, "EED inpainting runs FED or FSI cycles, not %s",
+                                  nexp_diffusion_scheme_name(opt->scheme));
+        }
+    }
     return NEXP_OK;
 }
 
@@ -542,6 +590,9 @@ nexp_status nexp_inpaint(const nexp_field *data, const nexp_field *known, const 
     nexp_status st = check_options(opt, err);
     if (st != NEXP_OK) {
         return st;
+    }
+    if (opt->method == NEXP_INPAINT_EED && guide == NULL) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "guided EED inpainting needs the reference image");
     }
     nexp_pyramid *pyr = NULL;
     nexp_laplace_plan *plan = NULL;
@@ -565,6 +616,8 @@ nexp_status nexp_inpaint(const nexp_field *data, const nexp_field *known, const 
         }
         break;
     case NEXP_INPAINT_HOMOGENEOUS_EXPLICIT:
+    case NEXP_INPAINT_EED:
+    case NEXP_INPAINT_EED_FLOW:
         st = coarse_to_fine(pyr, opt, 1, &u, &r.steps, err);
         break;
     default:

@@ -17,6 +17,11 @@
  *    where b is the right-hand side of the unknown pixels (A u = b with u = 0 as the start).
  *  - NEXP_INPAINT_HOMOGENEOUS_EXPLICIT: the same model by explicit FED cycles, coarse to fine; the
  *    steps the learned model unrolls.
+ *  - NEXP_INPAINT_EED: edge-enhancing anisotropic diffusion whose tensor comes from the reference
+ *    image (the guided mode of nexp_diffusion.h, pooled to each level): flow edges follow image
+ *    edges. Known pixels are reset after every step; FED or FSI cycles, coarse to fine.
+ *  - NEXP_INPAINT_EED_FLOW: classic EED inpainting, the tensor from the evolving field itself
+ *    (updated once per cycle).
  *
  * Coarse to fine (explicit methods and the start of the fast solver): level 0 is the input, level
  * l + 1 halves level l (sizes rounded up). Data are pooled 2 x 2 as the mean of the known pixels
@@ -31,6 +36,7 @@
 #ifndef NEXP_INPAINT_H
 #define NEXP_INPAINT_H
 
+#include "nexp_diffusion.h"
 #include "nexp_field.h"
 #include "nexp_status.h"
 
@@ -115,7 +121,9 @@ void nexp_inpaint_homogeneous_step_rows(const float *u, float *out, const float 
 typedef enum nexp_inpaint_method {
     NEXP_INPAINT_HOMOGENEOUS = 0,          /* Laplace, fast solver (PCG + multigrid) */
     NEXP_INPAINT_HOMOGENEOUS_EXPLICIT = 1, /* Laplace by explicit FED cycles, coarse to fine */
-    NEXP_INPAINT_METHOD_COUNT = 2
+    NEXP_INPAINT_EED = 2,                  /* EED, tensor from the reference image (guided), coarse to fine */
+    NEXP_INPAINT_EED_FLOW = 3,             /* EED, tensor from the evolving field itself, coarse to fine */
+    NEXP_INPAINT_METHOD_COUNT = 4
 } nexp_inpaint_method;
 
 typedef struct nexp_inpaint_options {
@@ -127,9 +135,18 @@ typedef struct nexp_inpaint_options {
     int levels;         /* pyramid levels, default 6 (clamped to the input size) */
     int n_steps;        /* entries in steps (>= 1) */
     int steps[NEXP_INPAINT_MAX_LEVELS]; /* explicit steps per level, COARSEST FIRST; the last entry
-                                           repeats for the remaining finer levels */
-    int fed_cycle;      /* steps per FED cycle (>= 1); a level's steps run as ceil(steps / fed_cycle)
-                           cycles of the FED sequence */
+                                           repeats for the remaining finer levels. Default 200
+                                           (homogeneous), 400,300,200,100,50,30 (EED) */
+    int fed_cycle;      /* steps per FED/FSI cycle (>= 1), default 20; a level's steps run as
+                           ceil(steps / fed_cycle) cycles (EED: the tensor of eed-flow is updated
+                           once per cycle) */
+    /* EED (nexp_diffusion.h): tensor eigenvalues g(|grad guide_sigma|^2) across edges and 1 along */
+    double lambda;      /* contrast, default 3 (grey values 0..255 for guided EED, pixels of flow
+                           for eed-flow) */
+    double sigma;       /* Gaussian pre-smoothing of the image the tensor comes from, default 0 */
+    double alpha;       /* delta-stencil alpha in [0, 1/2], default 0.3 */
+    nexp_diffusivity diffusivity; /* g, default NEXP_G_EXP (Weickert's exponential) */
+    nexp_diffusion_scheme scheme; /* NEXP_SCHEME_FED (default) or NEXP_SCHEME_FSI */
 } nexp_inpaint_options;
 
 typedef struct nexp_inpaint_report {
