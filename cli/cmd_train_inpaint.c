@@ -51,7 +51,7 @@ static void usage(FILE *out)
             "  -q, --quiet        no progress\n"
             "  -h, --help         this help\n\n"
             "Example (the shipped model data/inpaint-model.h5):\n"
-            "  nexp train-inpaint --ckpt model.h5 --iters 1200 --seed 1 --threads 1\n"
+            "  nexp train-inpaint --ckpt model.h5 --seed 1 --threads 1\n"
             "  nexp inpaint --method learned --model model.h5 --flow F.flo --mask M.png \\\n"
             "               --image REF.png --out dense.flo\n",
             d.val_count, d.sample.density_min, d.sample.density_max, d.iters, d.batch, d.sample.crop, d.lr,

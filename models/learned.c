@@ -128,7 +128,7 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
 typedef struct level_ws {
     int h, w;
     size_t hw;
-    float *x0;           /* (3, hw) image scaled to [-1, 1] */
+    float *x0;           /* (3, hw) image scaled to [-S, S] */
     float *a1, *a2, *a3; /* (F, hw) activations after leaky ReLU */
     float *o;            /* (5, hw) network outputs */
     float *e;            /* (4, hw) stencil contributions */
@@ -229,7 +229,7 @@ static nexp_status alloc_level(level_ws *v, int F, int nc, size_t nstates, nexp_
     return NEXP_OK;
 }
 
-/* Image (1 or 3 channels, 0..255) of a pyramid level into x0 scaled to [-1, 1]. */
+/* Image (1 or 3 channels, 0..255) of a pyramid level into x0, scaled to [-S, S] (S = LEARNED_INPUT_SCALE). */
 static void image_input(const nexp_field *img, level_ws *v)
 {
     for (int c = 0; c < 3; c++) {
@@ -238,7 +238,7 @@ static void image_input(const nexp_field *img, level_ws *v)
         for (int y = 0; y < v->h; y++) {
             const float *row = nexp_field_row(img, sc, y);
             for (int x = 0; x < v->w; x++) {
-                dst[(size_t)y * v->w + x] = row[x] * (2.0f / 255.0f) - 1.0f;
+                dst[(size_t)y * v->w + x] = (row[x] * (2.0f / 255.0f) - 1.0f) * LEARNED_INPUT_SCALE;
             }
         }
     }

@@ -1,7 +1,7 @@
 /* nexp_learned_train.h — training the learned inpainting model end to end on mean EPE, with
  * crash-safe checkpoints that resume bit-identically.
  *
- *   nexp_train_options o = NEXP_TRAIN_OPTIONS_INIT;        // synthetic data, crop 96, batch 4, Adam 2e-3
+ *   nexp_train_options o = NEXP_TRAIN_OPTIONS_INIT;        // synthetic data, crop 64, batch 4, Adam 6e-3
  *   o.iters = 2000;
  *   nexp_trainer *t = NULL;
  *   nexp_trainer_create(&t, &o, &err);                      // or nexp_trainer_resume(&t, "m.h5", &o, &err)
@@ -53,7 +53,7 @@ typedef struct nexp_train_options {
 } nexp_train_options;
 
 #define NEXP_TRAIN_OPTIONS_INIT                                                                  \
-    { "synthetic", { 96, 0.01, 0.10, 1 }, 4, 2000, 2e-3, 1, NEXP_LEARNED_SPEC_INIT, 8, 128, 7777 }
+    { "synthetic", { 64, 0.01, 0.10, 1 }, 4, 2500, 6e-3, 1, NEXP_LEARNED_SPEC_INIT, 8, 128, 7777 }
 
 typedef struct nexp_trainer {
     nexp_train_options opt; /* copy; opt.data points to data_name */

@@ -1,5 +1,6 @@
 /* The learned-tensor inpainting model: gradients, stability, training, the shipped model. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "nexp_inpaint.h"
 #include "nexp_io.h"
 #include "nexp_learned.h"
+#include "nexp_learned_train.h"
 #include "testlib.h"
 
 static void fill_random(nexp_rng *rng, size_t n, float *x, double lo, double hi)
@@ -275,6 +277,216 @@ static void explicit_steps_obey_the_max_min_principle_for_random_weights(void)
     nexp_flow_sample_clear(&s);
 }
 
+static void the_model_is_linear_in_the_flow_and_thread_count_independent(void)
+{
+    nexp_learned *m = NULL;
+    nexp_learned_spec spec = { 5, 3, 12 };
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 17, NULL), NEXP_OK);
+    nexp_flow_sample s;
+    make_sample(8, 40, 0.08, &s);
+    nexp_field *a = NULL, *b = NULL, *scaled = NULL;
+    nexp_set_threads(1);
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_inpaint(m, s.image, s.flow, s.mask, &a, NULL), NEXP_OK);
+    nexp_set_threads(2);
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_inpaint(m, s.image, s.flow, s.mask, &b, NULL), NEXP_OK);
+    nexp_set_threads(0);
+    int same = 1;
+    for (int c = 0; c < 2; c++) {
+        for (int y = 0; y < 40; y++) {
+            same &= memcmp(nexp_field_row(a, c, y), nexp_field_row(b, c, y), 40 * sizeof(float)) == 0;
+        }
+    }
+    CU_ASSERT(same);
+    nexp_field_clone(&scaled, s.flow, NULL);
+    for (int c = 0; c < 2; c++) {
+        for (int y = 0; y < 40; y++) {
+            for (int x = 0; x < 40; x++) {
+                nexp_field_row(scaled, c, y)[x] *= -2.5f;
+            }
+        }
+    }
+    nexp_field_free(b);
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_inpaint(m, s.image, scaled, s.mask, &b, NULL), NEXP_OK);
+    double maxdiff = 0.0;
+    for (int c = 0; c < 2; c++) {
+        for (int y = 0; y < 40; y++) {
+            for (int x = 0; x < 40; x++) {
+                maxdiff = fmax(maxdiff, fabs(nexp_field_get(b, c, x, y) + 2.5 * nexp_field_get(a, c, x, y)));
+                if (nexp_field_get(s.mask, 0, x, y) != 0.0f) {
+                    CU_ASSERT_EQUAL(nexp_field_get(a, c, x, y), nexp_field_get(s.flow, c, x, y));
+                }
+            }
+        }
+    }
+    CU_ASSERT(maxdiff < 1e-4);
+    nexp_field_free(a);
+    nexp_field_free(b);
+    nexp_field_free(scaled);
+    nexp_flow_sample_clear(&s);
+    nexp_learned_free(m);
+}
+
+static nexp_train_options tiny_training(void)
+{
+    nexp_train_options o = NEXP_TRAIN_OPTIONS_INIT;
+    o.sample.crop = 24;
+    o.batch = 2;
+    o.iters = 12;
+    o.lr = 1e-2;
+    o.seed = 2385;
+    o.spec = (nexp_learned_spec){ 4, 2, 10 };
+    o.val_count = 4;
+    o.val_size = 32;
+    return o;
+}
+
+static void a_few_training_steps_lower_the_validation_error(void)
+{
+    nexp_train_options o = tiny_training();
+    o.iters = 24;
+    nexp_trainer *t = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&t, &o, &err), NEXP_OK);
+    double before = 0.0, after = 0.0, homog = 0.0;
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_validate(t, &before, &homog, &err), NEXP_OK);
+    while (t->iter < o.iters) {
+        double loss = 0.0, epe = 0.0;
+        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(t, &loss, &epe, &err), NEXP_OK);
+        CU_ASSERT(isfinite(loss) && loss >= epe);
+    }
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_validate(t, &after, NULL, &err), NEXP_OK);
+    CU_ASSERT(after < 0.98 * before);
+    CU_ASSERT(homog > 0.0);
+    nexp_trainer_free(t);
+}
+
+static void training_resumed_from_a_checkpoint_continues_bit_identically(void)
+{
+    nexp_train_options o = tiny_training();
+    o.iters = 6;
+    o.val_count = 0;
+    nexp_error err = NEXP_ERROR_INIT;
+    nexp_trainer *a = NULL, *b = NULL, *c = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&a, &o, &err), NEXP_OK);
+    while (a->iter < o.iters) {
+        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(a, NULL, NULL, &err), NEXP_OK);
+    }
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&b, &o, &err), NEXP_OK);
+    while (b->iter < 3) {
+        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(b, NULL, NULL, &err), NEXP_OK);
+    }
+    const char *path = nexp_test_tmp("resume.h5");
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_save(b, path, &err), NEXP_OK);
+    nexp_trainer_free(b);
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_resume(&c, path, &o, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(c->iter, 3);
+    while (c->iter < o.iters) {
+        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(c, NULL, NULL, &err), NEXP_OK);
+    }
+    CU_ASSERT_EQUAL(memcmp(a->model->params, c->model->params, a->model->n_params * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(memcmp(a->optim->m2, c->optim->m2, a->optim->n * sizeof(double)), 0);
+    CU_ASSERT_EQUAL(memcmp(a->rng.s, c->rng.s, sizeof a->rng.s), 0);
+    nexp_trainer_free(c);
+    /* a checkpoint refuses other sample options, naming the option */
+    o.sample.crop = 32;
+    CU_ASSERT_EQUAL(nexp_trainer_resume(&c, path, &o, &err), NEXP_ERR_MISMATCH);
+    CU_ASSERT(strstr(err.msg, "--crop 24") != NULL);
+    /* and is a model file */
+    nexp_learned *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_load(&m, path, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(m->n_params, a->model->n_params);
+    CU_ASSERT_EQUAL(m->spec.steps, 10);
+    nexp_learned_free(m);
+    nexp_trainer_free(a);
+}
+
+static void model_files_round_trip_and_foreign_files_are_refused(void)
+{
+    nexp_learned *m = NULL, *back = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    nexp_learned_spec spec = { 6, 4, 7 };
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 3, NULL), NEXP_OK);
+    const char *path = nexp_test_tmp("model.h5");
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_save(m, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_load(&back, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(back->spec.features, 6);
+    CU_ASSERT_EQUAL(back->spec.levels, 4);
+    CU_ASSERT_EQUAL(memcmp(m->params, back->params, m->n_params * sizeof(float)), 0);
+    CU_ASSERT_PTR_NOT_NULL(nexp_learned_tensor(back, "level.log_kappa"));
+    nexp_learned_free(back);
+    /* a field file is not a model */
+    nexp_field *f = NULL;
+    nexp_field_create(&f, 4, 4, 2, NULL);
+    const char *fpath = nexp_test_tmp("field.h5");
+    CU_ASSERT_EQUAL_FATAL(nexp_field_write(fpath, f, NULL), NEXP_OK);
+    CU_ASSERT_NOT_EQUAL(nexp_learned_load(&back, fpath, &err), NEXP_OK);
+    CU_ASSERT_PTR_NULL(back);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_learned_load(&back, nexp_test_tmp("no-such-model.h5"), &err), NEXP_ERR_IO);
+    /* inputs that do not fit */
+    nexp_field *img = NULL, *known = NULL, *out = NULL;
+    nexp_field_create(&img, 5, 4, 3, NULL);
+    nexp_field_create(&known, 4, 4, 1, NULL);
+    nexp_field_fill(known, 1.0f);
+    CU_ASSERT_EQUAL(nexp_learned_inpaint(m, img, f, known, &out, NULL), NEXP_ERR_SIZE);
+    nexp_field_free(img);
+    nexp_field_create(&img, 4, 4, 3, NULL);
+    nexp_field_fill(known, 0.0f);
+    CU_ASSERT_EQUAL(nexp_learned_inpaint(m, img, f, known, &out, NULL), NEXP_ERR_EMPTY);
+    CU_ASSERT_PTR_NULL(out);
+    nexp_field_free(img);
+    nexp_field_free(known);
+    nexp_field_free(f);
+    nexp_learned_free(m);
+    CU_ASSERT_EQUAL(nexp_learned_create(&m, &(nexp_learned_spec){ 0, 3, 3 }, 1, &err), NEXP_ERR_ARG);
+}
+
+/* The model shipped in data/, beside this file's folder. */
+static const char *shipped_model(void)
+{
+    static char buf[4096];
+    const char *here = __FILE__;
+    const char *slash = strrchr(here, '/');
+    snprintf(buf, sizeof buf, "%.*s/../data/inpaint-model.h5", slash ? (int)(slash - here) : 1, slash ? here : ".");
+    return buf;
+}
+
+static void the_shipped_model_beats_homogeneous_inpainting_on_the_chairs_crops_at_5_percent(void)
+{
+    nexp_learned *m = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_load(&m, shipped_model(), &err), NEXP_OK);
+    const char *pairs[2][2] = { { "flow/chairs-crops/00001_img1.ppm", "flow/chairs-crops/00001_flow.flo" },
+                                { "flow/chairs-crops/0000000-img_0.png", "flow/chairs-crops/0000000-flow_01.flo" } };
+    double sum_learned = 0.0, sum_homog = 0.0;
+    nexp_inpaint_options ho = nexp_inpaint_defaults(NEXP_INPAINT_HOMOGENEOUS);
+    for (int p = 0; p < 2; p++) {
+        nexp_field *img = NULL, *gt = NULL;
+        CU_ASSERT_EQUAL_FATAL(nexp_field_read(nexp_test_data(pairs[p][0]), &img, &err), NEXP_OK);
+        CU_ASSERT_EQUAL_FATAL(nexp_field_read(nexp_test_data(pairs[p][1]), &gt, &err), NEXP_OK);
+        for (uint64_t seed = 1; seed <= 5; seed++) {
+            nexp_rng rng;
+            nexp_rng_seed(&rng, seed);
+            nexp_field *mask = NULL, *a = NULL, *b = NULL;
+            CU_ASSERT_EQUAL_FATAL(nexp_random_mask(gt, 0.05, &rng, &mask, NULL), NEXP_OK);
+            CU_ASSERT_EQUAL_FATAL(nexp_learned_inpaint(m, img, gt, mask, &a, &err), NEXP_OK);
+            CU_ASSERT_EQUAL_FATAL(nexp_inpaint(gt, mask, NULL, &ho, &b, NULL, &err), NEXP_OK);
+            nexp_flow_errors ea, eb;
+            nexp_flow_errors_compute(a, gt, mask, &ea, NULL);
+            nexp_flow_errors_compute(b, gt, mask, &eb, NULL);
+            sum_learned += ea.all.epe;
+            sum_homog += eb.all.epe;
+            nexp_field_free(mask);
+            nexp_field_free(a);
+            nexp_field_free(b);
+        }
+        nexp_field_free(img);
+        nexp_field_free(gt);
+    }
+    CU_ASSERT(sum_learned < sum_homog);
+    nexp_learned_free(m);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -285,6 +497,14 @@ int main(void)
         { "whole_pipeline_gradient_matches_finite_differences", whole_pipeline_gradient_matches_finite_differences },
         { "explicit_steps_obey_the_max_min_principle_for_random_weights",
           explicit_steps_obey_the_max_min_principle_for_random_weights },
+        { "the_model_is_linear_in_the_flow_and_thread_count_independent",
+          the_model_is_linear_in_the_flow_and_thread_count_independent },
+        { "a_few_training_steps_lower_the_validation_error", a_few_training_steps_lower_the_validation_error },
+        { "training_resumed_from_a_checkpoint_continues_bit_identically",
+          training_resumed_from_a_checkpoint_continues_bit_identically },
+        { "model_files_round_trip_and_foreign_files_are_refused", model_files_round_trip_and_foreign_files_are_refused },
+        { "the_shipped_model_beats_homogeneous_inpainting_on_the_chairs_crops_at_5_percent",
+          the_shipped_model_beats_homogeneous_inpainting_on_the_chairs_crops_at_5_percent },
         CU_TEST_INFO_NULL,
     };
     return nexp_test_run("learned", tests);
