@@ -3,7 +3,8 @@
  * (clean and final passes) and the two FlyingChairs crops, at 1 %, 5 % and 10 % density with
  * seeded Bernoulli masks; plus the learned model's inference time on the 1024 x 436 frame.
  *
- *   build/bench/learned_eval [MODEL.h5] [SEEDS]      (default data/inpaint-model.h5, 3 seeds)
+ *   build/bench/learned_eval [MODEL.h5] [SEEDS] [MASK_DIR]   (default data/inpaint-model.h5, 3 seeds)
+ *   python3 bench/learned_peers.py MASK_DIR                 (OpenCV NS on the same masks)
  *
  * EPE is the mean endpoint error over all valid pixels (known pixels included, as nexp eval).
  * The masks are nexp_random_mask(gt, density) with seeds 1..SEEDS, the same for every method;
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
 {
     const char *model_path = argc > 1 ? argv[1] : "data/inpaint-model.h5";
     int seeds = argc > 2 ? atoi(argv[2]) : 3;
+    const char *mask_dir = argc > 3 ? argv[3] : NULL;
     const char *root = getenv("NEXP_SHARED_DATA") ? getenv("NEXP_SHARED_DATA") : "../shared/data";
     nexp_error err = NEXP_ERROR_INIT;
     nexp_learned *m = NULL;
@@ -71,6 +73,25 @@ int main(int argc, char **argv)
                 nexp_field *mask = NULL, *a = NULL, *b = NULL, *c = NULL;
                 if (nexp_random_mask(gt, dens[d], &rng, &mask, &err) != NEXP_OK) {
                     die(&err);
+                }
+                if (mask_dir != NULL) {
+                    char mp[4096];
+                    snprintf(mp, sizeof mp, "%s/%s_%02.0f_%d.png", mask_dir, sets[s][0], 100 * dens[d], k);
+                    nexp_field *m255 = NULL;
+                    if (nexp_field_clone(&m255, mask, &err) != NEXP_OK) {
+                        die(&err);
+                    }
+                    for (int y = 0; y < m255->height; y++) {
+                        for (int x = 0; x < m255->width; x++) {
+                            nexp_field_row(m255, 0, y)[x] *= 255.0f;
+                        }
+                    }
+                    m255->kind = NEXP_KIND_IMAGE;
+                    m255->bit_depth = 8;
+                    if (nexp_png_write(mp, m255, 8, &err) != NEXP_OK) {
+                        die(&err);
+                    }
+                    nexp_field_free(m255);
                 }
                 nexp_inpaint_options ho = nexp_inpaint_defaults(NEXP_INPAINT_HOMOGENEOUS);
                 nexp_inpaint_options eo = nexp_inpaint_defaults(NEXP_INPAINT_EED);

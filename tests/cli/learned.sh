@@ -53,5 +53,8 @@ if [ -e "${NEXP_SOURCE_DIR:-.}/data/inpaint-model.h5" ]; then
   check "the shipped model is the default" 0 "$NEXP" inpaint --method learned --flow "$C" --image "$I" \
     --mask "$T/m.png" --out "$T/s.flo"
   expect "it names the shipped model" grep -q "inpaint-model.h5" "$T/err"
+  check "the example scores three methods on a synthetic scene" 0 \
+    bash "${NEXP_SOURCE_DIR}/examples/learned_inpaint.sh" "$NEXP" "$T/example" 4 0.05
+  expect "the example prints an EPE per method" test "$(grep -cE '^(homogeneous|eed|learned) +[0-9]' "$T/out")" -eq 3
 fi
 finish
