@@ -22,6 +22,9 @@
 /* Leaky-ReLU slope of the network. */
 #define LEARNED_LEAK 0.1f
 
+/* Kernels run on one thread below this many pixels: fork/join would cost more than the work
+ * (and on a loaded machine far more). Results do not depend on the thread count either way. */
+#define LEARNED_PAR_MIN 16384
 /* Pixels per im2col block of the 3 x 3 convolution. */
 #define LEARNED_CONV_BLOCK 16384
 /* Workspace floats the convolution needs for cin input channels at width w. */

@@ -36,7 +36,7 @@ static int block_rows(int h, int w)
 static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float *col)
 {
     const size_t hw = (size_t)h * (size_t)w, bw = (size_t)(y1 - y0) * (size_t)w;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (bw * 9 >= LEARNED_PAR_MIN)
     for (int r = 0; r < cin * 9; r++) {
         int ci = r / 9, ky = r % 9 / 3 - 1, kx = r % 3 - 1;
         const float *xp = x + (size_t)ci * hw;
@@ -61,7 +61,7 @@ static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float
 static void col2im3(int cin, int h, int w, int y0, int y1, const float *col, float *dx)
 {
     const size_t hw = (size_t)h * (size_t)w, bw = (size_t)(y1 - y0) * (size_t)w;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (bw * 9 >= LEARNED_PAR_MIN)
     for (int ci = 0; ci < cin; ci++) {
         float *dp = dx + (size_t)ci * hw;
         for (int k = 0; k < 9; k++) {
@@ -170,7 +170,7 @@ static void tensor_eval(const float *o, size_t n, size_t i, const float *lb, flo
 void learned_tensor_forward(size_t n, const float *o, const float *lb, float log_kappa, float *e)
 {
     const float kappa = expf(log_kappa);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= LEARNED_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         tensor_px t;
         tensor_eval(o, n, i, lb, kappa, &t);
@@ -190,7 +190,7 @@ void learned_tensor_backward(size_t n, const float *o, const float *lb, float lo
     const float kappa = expf(log_kappa), k2 = kappa * kappa;
     /* per-pixel gradients first, then sums in a fixed order: the result does not depend on the
      * thread count */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= LEARNED_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         tensor_px t;
         tensor_eval(o, n, i, lb, kappa, &t);
@@ -245,7 +245,7 @@ void learned_tensor_backward(size_t n, const float *o, const float *lb, float lo
 void learned_tensor_describe(size_t n, const float *o, const float *lb, float log_kappa, float *t5)
 {
     const float kappa = expf(log_kappa);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= LEARNED_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         tensor_px t;
         tensor_eval(o, n, i, lb, kappa, &t);
@@ -271,7 +271,7 @@ void learned_step_forward(int nc, int h, int w, const float *u, const float *f, 
                           float tau, float *out)
 {
     const size_t hw = (size_t)h * (size_t)w;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (hw >= LEARNED_PAR_MIN)
     for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * w + x;
@@ -310,7 +310,7 @@ void learned_step_backward(int nc, int h, int w, const float *u, const float *kn
                            const float *dout, float *du, float *de)
 {
     const size_t hw = (size_t)h * (size_t)w;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (hw >= LEARNED_PAR_MIN)
     for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * w + x;
@@ -366,7 +366,7 @@ static void interp_coord(int i, int nfine, int ncoarse, int *i0, int *i1, float 
 
 void learned_upsample_forward(int nc, int hc, int wc, int h, int w, const float *coarse, float *fine)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)h * (size_t)w >= LEARNED_PAR_MIN)
     for (int y = 0; y < h; y++) {
         int y0, y1;
         float ay;
@@ -388,7 +388,7 @@ void learned_upsample_forward(int nc, int hc, int wc, int h, int w, const float 
 void learned_upsample_backward(int nc, int hc, int wc, int h, int w, const float *dfine, float *dcoarse)
 {
     /* serial over fine pixels per channel: several fine pixels scatter into one coarse pixel */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)h * (size_t)w >= LEARNED_PAR_MIN)
     for (int c = 0; c < nc; c++) {
         float *dc = dcoarse + (size_t)c * hc * wc;
         for (int y = 0; y < h; y++) {

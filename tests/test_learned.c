@@ -283,7 +283,9 @@ static void the_model_is_linear_in_the_flow_and_thread_count_independent(void)
     nexp_learned_spec spec = { 5, 3, 12 };
     CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 17, NULL), NEXP_OK);
     nexp_flow_sample s;
-    make_sample(8, 40, 0.08, &s);
+    /* large enough (> LEARNED_PAR_MIN pixels) for the kernels to run on two threads */
+    const int N = 130;
+    make_sample(8, N, 0.08, &s);
     nexp_field *a = NULL, *b = NULL, *scaled = NULL;
     nexp_set_threads(1);
     CU_ASSERT_EQUAL_FATAL(nexp_learned_inpaint(m, s.image, s.flow, s.mask, &a, NULL), NEXP_OK);
@@ -292,15 +294,15 @@ static void the_model_is_linear_in_the_flow_and_thread_count_independent(void)
     nexp_set_threads(0);
     int same = 1;
     for (int c = 0; c < 2; c++) {
-        for (int y = 0; y < 40; y++) {
-            same &= memcmp(nexp_field_row(a, c, y), nexp_field_row(b, c, y), 40 * sizeof(float)) == 0;
+        for (int y = 0; y < N; y++) {
+            same &= memcmp(nexp_field_row(a, c, y), nexp_field_row(b, c, y), N * sizeof(float)) == 0;
         }
     }
     CU_ASSERT(same);
     nexp_field_clone(&scaled, s.flow, NULL);
     for (int c = 0; c < 2; c++) {
-        for (int y = 0; y < 40; y++) {
-            for (int x = 0; x < 40; x++) {
+        for (int y = 0; y < N; y++) {
+            for (int x = 0; x < N; x++) {
                 nexp_field_row(scaled, c, y)[x] *= -2.5f;
             }
         }
@@ -309,8 +311,8 @@ static void the_model_is_linear_in_the_flow_and_thread_count_independent(void)
     CU_ASSERT_EQUAL_FATAL(nexp_learned_inpaint(m, s.image, scaled, s.mask, &b, NULL), NEXP_OK);
     double maxdiff = 0.0;
     for (int c = 0; c < 2; c++) {
-        for (int y = 0; y < 40; y++) {
-            for (int x = 0; x < 40; x++) {
+        for (int y = 0; y < N; y++) {
+            for (int x = 0; x < N; x++) {
                 maxdiff = fmax(maxdiff, fabs(nexp_field_get(b, c, x, y) + 2.5 * nexp_field_get(a, c, x, y)));
                 if (nexp_field_get(s.mask, 0, x, y) != 0.0f) {
                     CU_ASSERT_EQUAL(nexp_field_get(a, c, x, y), nexp_field_get(s.flow, c, x, y));
