@@ -168,7 +168,9 @@ nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_err
         st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory opening a data set");
     }
     if (st == NEXP_OK) {
-        qsort(names, nn, sizeof *names, cmp_str);
+        if (nn > 1) {
+            qsort(names, nn, sizeof *names, cmp_str);
+        }
         size_t cap = 0;
         for (size_t i = 0; i < nn && st == NEXP_OK; i++) {
             st = pair_flo(d, &cap, source, names[i], err);
