@@ -25,8 +25,8 @@
  * back-propagates by hand: through every explicit step (the adjoint of a step is the transposed
  * stencil; the weight gradient pairs adjoint and state differences on each edge), the upsampling,
  * the tensor parametrisation and the network. Memory strategy: all states of all levels are stored
- * during a training forward pass (2 x H x W floats per step: 128 x 128 crops with 5 levels of 40
- * steps need ~7 MB per sample); inference keeps two states only.
+ * during a training forward pass (2 x H x W floats per step: 128 x 128 crops with 5 levels of 60
+ * steps need ~11 MB per sample); inference keeps two states only.
  *
  * Parameters live in one flat float block (views listed in m->tensors), gradients likewise.
  * A model owns its parameters; the caller owns the fields it passes and gets.
@@ -55,7 +55,7 @@ typedef struct nexp_learned_spec {
     int steps;    /* explicit steps per level, 1..10000 */
 } nexp_learned_spec;
 
-#define NEXP_LEARNED_SPEC_INIT { 12, 5, 40 }
+#define NEXP_LEARNED_SPEC_INIT { 16, 5, 60 }
 
 typedef struct nexp_learned {
     nexp_learned_spec spec;
