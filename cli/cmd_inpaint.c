@@ -2,11 +2,14 @@
  *
  * Methods live in one table (methods[] below): a new method adds a run function and a row. */
 #include <getopt.h>
+#include <math.h>
 #include <string.h>
 
 #include "cli.h"
+#include "nexp_h5.h"
 #include "nexp_inpaint.h"
 #include "nexp_io.h"
+#include "nexp_learned.h"
 #include "nexp_mask.h"
 
 /* Everything the command line can set; a method reads what it needs. has_* tell what was given. */
@@ -19,6 +22,8 @@ typedef struct inpaint_args {
     int has_scheme;
     int steps[NEXP_INPAINT_MAX_LEVELS], n_steps;
     int quiet;
+    const char *model_path;  /* learned: --model (NULL: the shipped model) */
+    const char *export_path; /* learned: --export-tensor T.h5 (NULL: none) */
 } inpaint_args;
 
 typedef struct inpaint_method {
@@ -135,6 +140,105 @@ static nexp_status run_eed_flow(const inpaint_args *a, const nexp_field *flow, c
     return run_library(&o, a, flow, known, NULL, out, summary, len, err);
 }
 
+/* The shipped model: beside the sources (build tree) or in the installed data folder. */
+static const char *default_model_path(void)
+{
+    static const char *candidates[] = { NEXP_DATA_DIR "/inpaint-model.h5", NEXP_INSTALLED_DATA_DIR "/inpaint-model.h5" };
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        FILE *fp = fopen(candidates[i], "rb");
+        if (fp != NULL) {
+            fclose(fp);
+            return candidates[i];
+        }
+    }
+    return candidates[0];
+}
+
+/* HSV (h in [0, 1), s, v in [0, 1]) to 8-bit RGB values. */
+static void hsv_to_rgb(float h, float s, float v, float rgb[3])
+{
+    float hh = 6.0f * (h - floorf(h));
+    int i = (int)hh;
+    float f = hh - (float)i, p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
+    float r[6] = { v, q, p, p, t, v }, g[6] = { t, v, v, q, p, p }, b[6] = { p, p, t, v, v, q };
+    i = i > 5 ? 5 : i;
+    rgb[0] = 255.0f * r[i];
+    rgb[1] = 255.0f * g[i];
+    rgb[2] = 255.0f * b[i];
+}
+
+/* PNG of the tensors, one panel per level stacked top (finest) to bottom: hue = direction of the
+ * first eigenvector (mod 180 degrees), saturation = anisotropy 1 - lambda2 / lambda1 (for
+ * lambda1 >= lambda2), brightness = the larger eigenvalue. */
+static nexp_status write_tensor_png(const char *path, const nexp_field *t, int levels, nexp_error *err)
+{
+    nexp_field *img = NULL;
+    nexp_status st = nexp_field_create(&img, t->width, t->height * levels, 3, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    img->kind = NEXP_KIND_IMAGE;
+    img->bit_depth = 8;
+    for (int l = 0; l < levels; l++) {
+        for (int y = 0; y < t->height; y++) {
+            for (int x = 0; x < t->width; x++) {
+                float ex = nexp_field_get(t, 5 * l, x, y), ey = nexp_field_get(t, 5 * l + 1, x, y);
+                float l1 = nexp_field_get(t, 5 * l + 2, x, y), l2 = nexp_field_get(t, 5 * l + 3, x, y);
+                float hi = l1 > l2 ? l1 : l2, lo = l1 > l2 ? l2 : l1;
+                float ang = atan2f(l1 >= l2 ? ey : ex, l1 >= l2 ? ex : -ey);
+                float rgb[3];
+                hsv_to_rgb(ang / (float)M_PI, hi > 0.0f ? 1.0f - lo / hi : 0.0f, hi, rgb);
+                for (int c = 0; c < 3; c++) {
+                    nexp_field_row(img, c, l * t->height + y)[x] = rgb[c];
+                }
+            }
+        }
+    }
+    st = nexp_png_write(path, img, 8, err);
+    nexp_field_free(img);
+    return st;
+}
+
+static nexp_status run_learned(const inpaint_args *a, const nexp_field *flow, const nexp_field *known,
+                               const nexp_field *image, nexp_field **out, char *summary, size_t len, nexp_error *err)
+{
+    const char *path = a->model_path != NULL ? a->model_path : default_model_path();
+    nexp_learned *m = NULL;
+    nexp_status st = nexp_learned_load(&m, path, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    double t0 = nexp_time_now();
+    st = nexp_learned_inpaint(m, image, flow, known, out, err);
+    double secs = nexp_time_now() - t0;
+    if (st == NEXP_OK && a->export_path != NULL) {
+        nexp_field *t = NULL;
+        int levels = 0;
+        st = nexp_learned_tensors(m, image, &t, &levels, err);
+        if (st == NEXP_OK) {
+            nexp_h5_attrs at = NEXP_H5_ATTRS_INIT;
+            at.kind = "tensor";
+            at.metadata = "learned diffusion tensors, 5 channels per pyramid level (finest first): e_x, e_y (unit "
+                          "eigenvector of lambda1), lambda1, lambda2, alpha; coarse levels upsampled (nearest)";
+            st = nexp_h5_write_field(a->export_path, "field", t, &at, err);
+        }
+        if (st == NEXP_OK) {
+            char png[4096];
+            size_t n = strlen(a->export_path);
+            const char *dot = strrchr(a->export_path, '.');
+            size_t stem = dot != NULL && strchr(dot, '/') == NULL ? (size_t)(dot - a->export_path) : n;
+            snprintf(png, sizeof png, "%.*s.png", (int)stem, a->export_path);
+            st = write_tensor_png(png, t, levels, err);
+        }
+        nexp_field_free(t);
+    }
+    if (st == NEXP_OK) {
+        snprintf(summary, len, "model %s (%d levels x %d steps), %.3f s", path, m->spec.levels, m->spec.steps, secs);
+    }
+    nexp_learned_free(m);
+    return st;
+}
+
 static const inpaint_method methods[] = {
     { "homogeneous", 0,
       "Laplace equation solved exactly (PCG + multigrid, --tol); smooth, blurs motion edges",
@@ -146,6 +250,10 @@ static const inpaint_method methods[] = {
       "                         follow image edges (--lambda, --sigma, --alpha, --scheme)",
       run_eed },
     { "eed-flow", 0, "classic EED, the tensor from the evolving flow itself", run_eed_flow },
+    { "learned", 1,
+      "neuroexplicit: a trained network predicts the diffusion tensor per pixel\n"
+      "                         and level, explicit steps diffuse (--model, --export-tensor)",
+      run_learned },
 };
 #define N_METHODS ((int)(sizeof methods / sizeof methods[0]))
 
@@ -196,6 +304,10 @@ static void usage(FILE *out)
             "                  stop diffusion across them                       [default: %g]\n"
             "  --sigma S       Gaussian pre-smoothing of the tensor's image      [default: %g]\n"
             "  --alpha A       delta-stencil alpha in [0, 0.5]                   [default: %g]\n"
+            "  --model M.h5    learned: model file from 'nexp train-inpaint'\n"
+            "                  [default: the shipped data/inpaint-model.h5]\n"
+            "  --export-tensor T.h5  learned: also write the predicted tensors (per level: e_x,\n"
+            "                  e_y, lambda1, lambda2, alpha) and their rendering T.png\n"
             "  --viz PNG       also write the Middlebury colour coding of the result\n"
             "  --threads N     OpenMP threads                           [default: all cores]\n"
             "  -q, --quiet     no summary line on stderr\n"
@@ -215,7 +327,7 @@ static void usage(FILE *out)
 static int cmd_inpaint(int argc, char **argv)
 {
     enum { O_FLOW = 1000, O_OUT, O_MASK, O_IMAGE, O_METHOD, O_LAMBDA, O_SIGMA, O_ALPHA, O_LEVELS, O_STEPS, O_TOL,
-           O_VIZ, O_THREADS, O_CYCLE, O_SCHEME };
+           O_VIZ, O_THREADS, O_CYCLE, O_SCHEME, O_MODEL, O_EXPORT };
     static const struct option opts[] = { { "flow", required_argument, NULL, O_FLOW },
                                           { "out", required_argument, NULL, O_OUT },
                                           { "mask", required_argument, NULL, O_MASK },
@@ -230,6 +342,8 @@ static int cmd_inpaint(int argc, char **argv)
                                           { "steps", required_argument, NULL, O_STEPS },
                                           { "tol", required_argument, NULL, O_TOL },
                                           { "viz", required_argument, NULL, O_VIZ },
+                                          { "model", required_argument, NULL, O_MODEL },
+                                          { "export-tensor", required_argument, NULL, O_EXPORT },
                                           { "threads", required_argument, NULL, O_THREADS },
                                           { "quiet", no_argument, NULL, 'q' },
                                           { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
@@ -303,6 +417,12 @@ static int cmd_inpaint(int argc, char **argv)
         case O_VIZ:
             viz_path = optarg;
             break;
+        case O_MODEL:
+            a.model_path = optarg;
+            break;
+        case O_EXPORT:
+            a.export_path = optarg;
+            break;
         case O_THREADS:
             nexp_set_threads((int)cli_parse_long("inpaint", "--threads", optarg, 1, 1024));
             break;
@@ -338,6 +458,12 @@ static int cmd_inpaint(int argc, char **argv)
     }
     if (m->needs_image && image_path == NULL) {
         cli_usage_error("inpaint", "--method %s needs the reference image (--image REF.png)", m->name);
+    }
+    if ((a.model_path != NULL || a.export_path != NULL) && strcmp(m->name, "learned") != 0) {
+        cli_usage_error("inpaint", "--model and --export-tensor apply to --method learned only");
+    }
+    if (a.export_path != NULL && nexp_format_from_path(a.export_path) != NEXP_FORMAT_H5) {
+        cli_usage_error("inpaint", "--export-tensor: '%s' must be a .h5 file", a.export_path);
     }
     if (viz_path != NULL && nexp_format_from_path(viz_path) != NEXP_FORMAT_PNG) {
         cli_usage_error("inpaint", "--viz: '%s' must be a .png file", viz_path);

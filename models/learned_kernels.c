@@ -1,0 +1,410 @@
+/* Kernels of the learned-tensor inpainting model: convolution, tensor parametrisation, explicit
+ * delta-stencil steps and the coarse-to-fine transfer, each with its backward pass.
+ *
+ * Stencil. The tensor D = [[a, b], [b, c]] at pixel i is split into nonnegative contributions along
+ * the four grid directions x, y, (1, 1), (1, -1) following the delta stencil of Weickert, Welk &
+ * Wickert (2013) with a per-pixel alpha in (0, 1/2) and beta = (1 - 2 alpha) sgn(b):
+ *   ex = (1 - alpha) a - alpha c - beta b,          ey = (1 - alpha) c - alpha a - beta b,
+ *   ep = (alpha (a + c) + (beta + 1) b) / 2,        em = (alpha (a + c) + (beta - 1) b) / 2.
+ * For a constant tensor these give the consistent 3 x 3 stencil of div(D grad u). The weight of the
+ * edge between pixel i and its neighbour n in direction k is (e_k(i) + e_k(n)) / 2, so the operator
+ * is symmetric and conserves the mean; edges leaving the image are dropped (reflecting boundary).
+ * ep, em >= 0 for every positive semidefinite D; ex and ey are clipped at 0 where a strongly
+ * anisotropic tensor and alpha would make them negative, so every weight is nonnegative.
+ *
+ * Stability by construction: the eigenvalues lie in (0, 1], hence ex, ey <= 1, ep, em <= 1/2 and
+ * ex + ey + ep + em <= 2 at every pixel, so the weights at a pixel sum to at most
+ * 2 + (2 * 1 + 2 * 1 + 2 * 1/2 + 2 * 1/2) / 2 = 5. With tau = 1/5 every step is a convex combination
+ * of the old values: the max-min principle holds whatever the network outputs.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "learned_internal.h"
+
+/* ---- convolution ------------------------------------------------------------------------------ */
+
+/* Output rows per im2col block: the workspace holds cin * 9 * LEARNED_CONV_ROWS(w) * w floats. */
+static int block_rows(int h, int w)
+{
+    int r = LEARNED_CONV_BLOCK / (w > 0 ? w : 1);
+    return r < 1 ? 1 : (r > h ? h : r);
+}
+
+/* col (cin * 9, (y1 - y0) * w) for output rows [y0, y1). */
+static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float *col)
+{
+    const size_t hw = (size_t)h * (size_t)w, bw = (size_t)(y1 - y0) * (size_t)w;
+#pragma omp parallel for schedule(static) if (bw * 9 >= LEARNED_PAR_MIN)
+    for (int r = 0; r < cin * 9; r++) {
+        int ci = r / 9, ky = r % 9 / 3 - 1, kx = r % 3 - 1;
+        const float *xp = x + (size_t)ci * hw;
+        float *cp = col + (size_t)r * bw;
+        for (int y = y0; y < y1; y++) {
+            int sy = y + ky;
+            float *crow = cp + (size_t)(y - y0) * w;
+            if (sy < 0 || sy >= h) {
+                memset(crow, 0, (size_t)w * sizeof(float));
+                continue;
+            }
+            const float *xrow = xp + (size_t)sy * w;
+            for (int xx = 0; xx < w; xx++) {
+                int sx = xx + kx;
+                crow[xx] = (sx >= 0 && sx < w) ? xrow[sx] : 0.0f;
+            }
+        }
+    }
+}
+
+/* dx += the scatter of col (cin * 9, (y1 - y0) * w) for output rows [y0, y1). */
+static void col2im3(int cin, int h, int w, int y0, int y1, const float *col, float *dx)
+{
+    const size_t hw = (size_t)h * (size_t)w, bw = (size_t)(y1 - y0) * (size_t)w;
+#pragma omp parallel for schedule(static) if (bw * 9 >= LEARNED_PAR_MIN)
+    for (int ci = 0; ci < cin; ci++) {
+        float *dp = dx + (size_t)ci * hw;
+        for (int k = 0; k < 9; k++) {
+            int ky = k / 3 - 1, kx = k % 3 - 1;
+            const float *cp = col + ((size_t)ci * 9 + (size_t)k) * bw;
+            for (int y = y0; y < y1; y++) {
+                int sy = y + ky;
+                if (sy < 0 || sy >= h) {
+                    continue;
+                }
+                const float *crow = cp + (size_t)(y - y0) * w;
+                float *drow = dp + (size_t)sy * w;
+                int x0 = kx < 0 ? 1 : 0, x1 = kx > 0 ? w - 1 : w;
+                for (int xx = x0; xx < x1; xx++) {
+                    drow[xx + kx] += crow[xx];
+                }
+            }
+        }
+    }
+}
+
+void learned_conv_forward(int cin, int cout, int k, int h, int w, const float *x, const float *wt, const float *b,
+                          float *y, float *col)
+{
+    const int hw = h * w, kk = cin * k * k;
+    for (int co = 0; co < cout; co++) {
+        float *yp = y + (size_t)co * hw;
+        for (int i = 0; i < hw; i++) {
+            yp[i] = b[co];
+        }
+    }
+    if (k == 1) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, hw, kk, 1.0f, wt, kk, x, hw, 1.0f, y, hw);
+        return;
+    }
+    const int br = block_rows(h, w);
+    for (int y0 = 0; y0 < h; y0 += br) {
+        int y1 = y0 + br < h ? y0 + br : h, bw = (y1 - y0) * w;
+        im2col3(cin, h, w, y0, y1, x, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, bw, kk, 1.0f, wt, kk, col, bw, 1.0f,
+                    y + (size_t)y0 * w, hw);
+    }
+}
+
+void learned_conv_backward(int cin, int cout, int k, int h, int w, const float *x, const float *wt, const float *dy,
+                           float *dx, float *dwt, float *db, float *col)
+{
+    const int hw = h * w, kk = cin * k * k;
+    for (int co = 0; co < cout; co++) {
+        const float *dp = dy + (size_t)co * hw;
+        double s = 0.0;
+        for (int i = 0; i < hw; i++) {
+            s += dp[i];
+        }
+        db[co] += (float)s;
+    }
+    if (k == 1) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, kk, hw, 1.0f, dy, hw, x, hw, 1.0f, dwt, kk);
+        if (dx != NULL) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, hw, cout, 1.0f, wt, kk, dy, hw, 1.0f, dx, hw);
+        }
+        return;
+    }
+    const int br = block_rows(h, w);
+    for (int y0 = 0; y0 < h; y0 += br) {
+        int y1 = y0 + br < h ? y0 + br : h, bw = (y1 - y0) * w;
+        const float *dyb = dy + (size_t)y0 * w;
+        im2col3(cin, h, w, y0, y1, x, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, kk, bw, 1.0f, dyb, hw, col, bw, 1.0f, dwt, kk);
+        if (dx != NULL) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, bw, cout, 1.0f, wt, kk, dyb, hw, 0.0f, col, bw);
+            col2im3(cin, h, w, y0, y1, col, dx);
+        }
+    }
+}
+
+/* ---- tensor ------------------------------------------------------------------------------------ */
+
+typedef struct tensor_px {
+    float p, q, n2, c2, s2, g1, g2, s1v, s2v, sig, alpha, mid, dif, a, b, c, ab;
+} tensor_px;
+
+static void tensor_eval(const float *o, size_t n, size_t i, const float *lb, float kappa, tensor_px *t)
+{
+    t->p = o[i] + lb[0];
+    t->q = o[n + i] + lb[1];
+    t->s1v = o[2 * n + i] + lb[2];
+    t->s2v = o[3 * n + i] + lb[3];
+    float r = o[4 * n + i] + lb[4];
+    t->n2 = t->p * t->p + t->q * t->q + LEARNED_EPS;
+    t->c2 = (t->p * t->p - t->q * t->q) / t->n2;
+    t->s2 = 2.0f * t->p * t->q / t->n2;
+    float k2 = kappa * kappa;
+    t->g1 = 1.0f / (1.0f + t->s1v * t->s1v / k2);
+    t->g2 = 1.0f / (1.0f + t->s2v * t->s2v / k2);
+    t->sig = 1.0f / (1.0f + expf(-r));
+    t->alpha = 0.5f * t->sig;
+    t->mid = 0.5f * (t->g1 + t->g2);
+    t->dif = 0.5f * (t->g1 - t->g2);
+    t->a = t->mid + t->dif * t->c2;
+    t->c = t->mid - t->dif * t->c2;
+    t->b = t->dif * t->s2;
+    t->ab = fabsf(t->b);
+}
+
+void learned_tensor_forward(size_t n, const float *o, const float *lb, float log_kappa, float *e)
+{
+    const float kappa = expf(log_kappa);
+#pragma omp parallel for schedule(static) if (n >= LEARNED_PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        tensor_px t;
+        tensor_eval(o, n, i, lb, kappa, &t);
+        float al = t.alpha, be = 1.0f - 2.0f * al;
+        float ex = (1.0f - al) * t.a - al * t.c - be * t.ab;
+        float ey = (1.0f - al) * t.c - al * t.a - be * t.ab;
+        e[i] = ex > 0.0f ? ex : 0.0f;
+        e[n + i] = ey > 0.0f ? ey : 0.0f;
+        e[2 * n + i] = 0.5f * (al * (t.a + t.c) + t.b + be * t.ab);
+        e[3 * n + i] = 0.5f * (al * (t.a + t.c) - t.b + be * t.ab);
+    }
+}
+
+void learned_tensor_backward(size_t n, const float *o, const float *lb, float log_kappa, const float *de,
+                             float *do_, float *dlb, float *dlog_kappa, float *scratch)
+{
+    const float kappa = expf(log_kappa), k2 = kappa * kappa;
+    /* per-pixel gradients first, then sums in a fixed order: the result does not depend on the
+     * thread count */
+#pragma omp parallel for schedule(static) if (n >= LEARNED_PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        tensor_px t;
+        tensor_eval(o, n, i, lb, kappa, &t);
+        float al = t.alpha, be = 1.0f - 2.0f * al;
+        float ex = (1.0f - al) * t.a - al * t.c - be * t.ab;
+        float ey = (1.0f - al) * t.c - al * t.a - be * t.ab;
+        float dex = ex > 0.0f ? de[i] : 0.0f, dey = ey > 0.0f ? de[n + i] : 0.0f;
+        float dep = de[2 * n + i], dem = de[3 * n + i];
+        float dpm = dep + dem;
+        float dA = dex * (1.0f - al) - dey * al + 0.5f * dpm * al;
+        float dC = -dex * al + dey * (1.0f - al) + 0.5f * dpm * al;
+        float dabs = -be * (dex + dey) + 0.5f * be * dpm;
+        float sgn = t.b > 0.0f ? 1.0f : (t.b < 0.0f ? -1.0f : 0.0f);
+        float dB = sgn * dabs + 0.5f * (dep - dem);
+        float dal = dex * (-t.a - t.c + 2.0f * t.ab) + dey * (-t.c - t.a + 2.0f * t.ab) +
+                    0.5f * dpm * (t.a + t.c - 2.0f * t.ab);
+        float dmid = dA + dC;
+        float ddif = (dA - dC) * t.c2 + dB * t.s2;
+        float dc2 = (dA - dC) * t.dif, ds2 = dB * t.dif;
+        float dg1 = 0.5f * (dmid + ddif), dg2 = 0.5f * (dmid - ddif);
+        float ds1v = dg1 * (-2.0f * t.s1v / k2 * t.g1 * t.g1);
+        float ds2v = dg2 * (-2.0f * t.s2v / k2 * t.g2 * t.g2);
+        scratch[(size_t)LEARNED_NOUT * n + i] =
+            dg1 * (2.0f * t.s1v * t.s1v / k2 * t.g1 * t.g1) + dg2 * (2.0f * t.s2v * t.s2v / k2 * t.g2 * t.g2);
+        float dr = dal * 0.5f * t.sig * (1.0f - t.sig);
+        float n22 = t.n2 * t.n2, p = t.p, q = t.q;
+        float dp = dc2 * 2.0f * p * (2.0f * q * q + LEARNED_EPS) / n22 +
+                   ds2 * 2.0f * q * (q * q - p * p + LEARNED_EPS) / n22;
+        float dq = -dc2 * 2.0f * q * (2.0f * p * p + LEARNED_EPS) / n22 +
+                   ds2 * 2.0f * p * (p * p - q * q + LEARNED_EPS) / n22;
+        float g[LEARNED_NOUT] = { dp, dq, ds1v, ds2v, dr };
+        for (int k = 0; k < LEARNED_NOUT; k++) {
+            scratch[(size_t)k * n + i] = g[k];
+            if (do_ != NULL) {
+                do_[(size_t)k * n + i] += g[k];
+            }
+        }
+    }
+    for (int k = 0; k <= LEARNED_NOUT; k++) {
+        double acc = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            acc += scratch[(size_t)k * n + i];
+        }
+        if (k < LEARNED_NOUT) {
+            dlb[k] += (float)acc;
+        } else {
+            *dlog_kappa += (float)acc;
+        }
+    }
+}
+
+void learned_tensor_describe(size_t n, const float *o, const float *lb, float log_kappa, float *t5)
+{
+    const float kappa = expf(log_kappa);
+#pragma omp parallel for schedule(static) if (n >= LEARNED_PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        tensor_px t;
+        tensor_eval(o, n, i, lb, kappa, &t);
+        /* D = mid I + dif * r * R(2 theta) with r = |(c2, s2)| <= 1: eigenvalues mid +- dif r */
+        float r = sqrtf(t.c2 * t.c2 + t.s2 * t.s2);
+        float theta = 0.5f * atan2f(t.s2, t.c2);
+        t5[i] = cosf(theta);
+        t5[n + i] = sinf(theta);
+        t5[2 * n + i] = t.mid + t.dif * r;
+        t5[3 * n + i] = t.mid - t.dif * r;
+        t5[4 * n + i] = t.alpha;
+    }
+}
+
+/* ---- explicit steps ------------------------------------------------------------------------------ */
+
+/* Neighbour offsets and the contribution each edge uses: x, y, (1, 1), (1, -1), both signs. */
+static const int nb_dx[8] = { 1, -1, 0, 0, 1, -1, -1, 1 };
+static const int nb_dy[8] = { 0, 0, 1, -1, 1, -1, 1, -1 };
+static const int nb_k[8] = { 0, 0, 1, 1, 2, 2, 3, 3 };
+
+void learned_step_forward(int nc, int h, int w, const float *u, const float *f, const float *known, const float *e,
+                          float tau, float *out)
+{
+    const size_t hw = (size_t)h * (size_t)w;
+#pragma omp parallel for schedule(static) if (hw >= LEARNED_PAR_MIN)
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * w + x;
+            if (known[i] != 0.0f) {
+                for (int c = 0; c < nc; c++) {
+                    out[c * hw + i] = f[c * hw + i];
+                }
+                continue;
+            }
+            float wt[8];
+            size_t ni[8];
+            int m = 0;
+            for (int k = 0; k < 8; k++) {
+                int xx = x + nb_dx[k], yy = y + nb_dy[k];
+                if (xx < 0 || xx >= w || yy < 0 || yy >= h) {
+                    continue;
+                }
+                ni[m] = (size_t)yy * w + xx;
+                const float *ek = e + (size_t)nb_k[k] * hw;
+                wt[m] = 0.5f * (ek[i] + ek[ni[m]]);
+                m++;
+            }
+            for (int c = 0; c < nc; c++) {
+                const float *uc = u + c * hw;
+                float s = 0.0f;
+                for (int j = 0; j < m; j++) {
+                    s += wt[j] * (uc[ni[j]] - uc[i]);
+                }
+                out[c * hw + i] = uc[i] + tau * s;
+            }
+        }
+    }
+}
+
+void learned_step_backward(int nc, int h, int w, const float *u, const float *known, const float *e, float tau,
+                           const float *dout, float *du, float *de)
+{
+    const size_t hw = (size_t)h * (size_t)w;
+#pragma omp parallel for schedule(static) if (hw >= LEARNED_PAR_MIN)
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * w + x;
+            float hi_[8];
+            int unknown_i = known[i] == 0.0f;
+            for (int c = 0; c < nc; c++) {
+                hi_[c] = unknown_i ? dout[c * hw + i] : 0.0f;
+            }
+            float acc[8] = { 0 };
+            for (int k = 0; k < 8; k++) {
+                int xx = x + nb_dx[k], yy = y + nb_dy[k];
+                if (xx < 0 || xx >= w || yy < 0 || yy >= h) {
+                    continue;
+                }
+                size_t n = (size_t)yy * w + xx;
+                const float *ek = e + (size_t)nb_k[k] * hw;
+                float wgt = 0.5f * (ek[i] + ek[n]);
+                int unknown_n = known[n] == 0.0f;
+                float dw = 0.0f;
+                for (int c = 0; c < nc; c++) {
+                    float hn = unknown_n ? dout[c * hw + n] : 0.0f;
+                    acc[c] += wgt * (hn - hi_[c]);
+                    dw += (hi_[c] - hn) * (u[c * hw + n] - u[c * hw + i]);
+                }
+                /* the edge (i, n) is visited from both ends; each visit adds the half that
+                 * belongs to e_k(i) */
+                de[(size_t)nb_k[k] * hw + i] += 0.5f * tau * dw;
+            }
+            for (int c = 0; c < nc; c++) {
+                du[c * hw + i] += hi_[c] + tau * acc[c];
+            }
+        }
+    }
+}
+
+/* ---- coarse-to-fine transfer ---------------------------------------------------------------------- */
+
+static void interp_coord(int i, int nfine, int ncoarse, int *i0, int *i1, float *a)
+{
+    double s = (i + 0.5) * ncoarse / (double)nfine - 0.5;
+    if (s < 0.0) {
+        s = 0.0;
+    }
+    int k = (int)s;
+    if (k > ncoarse - 1) {
+        k = ncoarse - 1;
+    }
+    *i0 = k;
+    *i1 = k + 1 < ncoarse ? k + 1 : ncoarse - 1;
+    float t = (float)(s - k);
+    *a = t > 1.0f ? 1.0f : t;
+}
+
+void learned_upsample_forward(int nc, int hc, int wc, int h, int w, const float *coarse, float *fine)
+{
+#pragma omp parallel for schedule(static) if ((size_t)h * (size_t)w >= LEARNED_PAR_MIN)
+    for (int y = 0; y < h; y++) {
+        int y0, y1;
+        float ay;
+        interp_coord(y, h, hc, &y0, &y1, &ay);
+        for (int x = 0; x < w; x++) {
+            int x0, x1;
+            float ax;
+            interp_coord(x, w, wc, &x0, &x1, &ax);
+            for (int c = 0; c < nc; c++) {
+                const float *r0 = coarse + ((size_t)c * hc + y0) * wc, *r1 = coarse + ((size_t)c * hc + y1) * wc;
+                float top = r0[x0] + ax * (r0[x1] - r0[x0]);
+                float bot = r1[x0] + ax * (r1[x1] - r1[x0]);
+                fine[((size_t)c * h + y) * w + x] = top + ay * (bot - top);
+            }
+        }
+    }
+}
+
+void learned_upsample_backward(int nc, int hc, int wc, int h, int w, const float *dfine, float *dcoarse)
+{
+    /* serial over fine pixels per channel: several fine pixels scatter into one coarse pixel */
+#pragma omp parallel for schedule(static) if ((size_t)h * (size_t)w >= LEARNED_PAR_MIN)
+    for (int c = 0; c < nc; c++) {
+        float *dc = dcoarse + (size_t)c * hc * wc;
+        for (int y = 0; y < h; y++) {
+            int y0, y1;
+            float ay;
+            interp_coord(y, h, hc, &y0, &y1, &ay);
+            for (int x = 0; x < w; x++) {
+                int x0, x1;
+                float ax;
+                interp_coord(x, w, wc, &x0, &x1, &ax);
+                float g = dfine[((size_t)c * h + y) * w + x];
+                dc[y0 * wc + x0] += (1.0f - ay) * (1.0f - ax) * g;
+                dc[y0 * wc + x1] += (1.0f - ay) * ax * g;
+                dc[y1 * wc + x0] += ay * (1.0f - ax) * g;
+                dc[y1 * wc + x1] += ay * ax * g;
+            }
+        }
+    }
+}

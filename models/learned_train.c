@@ -1,0 +1,313 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nexp_flowmetrics.h"
+#include "nexp_inpaint.h"
+#include "nexp_learned_train.h"
+
+void nexp_trainer_free(nexp_trainer *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    for (int i = 0; i < t->n_val; i++) {
+        nexp_flow_sample_clear(&t->val[i]);
+    }
+    free(t->val);
+    nexp_learned_free(t->model);
+    nexp_optim_free(t->optim);
+    nexp_flowdata_free(t->data);
+    free(t->data_name);
+    free(t);
+}
+
+static nexp_optim_config optim_config(const nexp_train_options *o)
+{
+    nexp_optim_config c = NEXP_OPTIM_CONFIG_INIT;
+    c.kind = NEXP_OPTIM_ADAM;
+    c.lr = o->lr;
+    c.clip_norm = 1.0;
+    c.schedule = NEXP_SCHEDULE_COSINE;
+    c.total_steps = o->iters;
+    c.lr_min = 0.05 * o->lr;
+    return c;
+}
+
+static nexp_status check_options(const nexp_train_options *o, nexp_error *err)
+{
+    if (o->batch < 1 || o->batch > 1024 || o->iters < 1 || !(o->lr > 0.0 && o->lr < 1.0) || o->val_count < 0 ||
+        o->val_count > 1000 || o->val_size < 8 || o->sample.crop < 8) {
+        return nexp_error_set(err, NEXP_ERR_ARG,
+                              "training options: batch %d (1..1024), iters %ld (>= 1), lr %g (0..1), validation "
+                              "%d samples (0..1000) of size %d (>= 8), crop %d (>= 8)",
+                              o->batch, o->iters, o->lr, o->val_count, o->val_size, o->sample.crop);
+    }
+    if (!(o->sample.density_min > 0.0 && o->sample.density_min <= o->sample.density_max &&
+          o->sample.density_max <= 1.0)) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "mask density range %g:%g: need 0 < min <= max <= 1",
+                              o->sample.density_min, o->sample.density_max);
+    }
+    return NEXP_OK;
+}
+
+/* Everything but the model, the optimiser state and the RNG. */
+static nexp_status trainer_base(nexp_trainer **out, const nexp_train_options *opt, nexp_error *err)
+{
+    *out = NULL;
+    nexp_status st = check_options(opt, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    nexp_trainer *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory creating a trainer");
+    }
+    t->opt = *opt;
+    t->data_name = strdup(opt->data != NULL ? opt->data : "synthetic");
+    if (t->data_name == NULL) {
+        free(t);
+        return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory creating a trainer");
+    }
+    t->opt.data = t->data_name;
+    if ((st = nexp_flowdata_open(&t->data, t->data_name, err)) != NEXP_OK) {
+        goto fail;
+    }
+    if (opt->val_count > 0) {
+        t->val = calloc((size_t)opt->val_count, sizeof *t->val);
+        if (t->val == NULL) {
+            st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory for the validation set");
+            goto fail;
+        }
+        nexp_flowdata *synth = NULL;
+        if ((st = nexp_flowdata_open_synthetic(&synth, NULL, err)) != NEXP_OK) {
+            goto fail;
+        }
+        nexp_rng vr;
+        nexp_rng_seed_stream(&vr, opt->val_seed, 1);
+        nexp_sample_options so = opt->sample;
+        so.crop = opt->val_size;
+        so.flips = 0;
+        for (int i = 0; i < opt->val_count && st == NEXP_OK; i++) {
+            st = nexp_flowdata_draw(synth, &so, &vr, &t->val[i], err);
+            if (st == NEXP_OK) {
+                t->n_val++;
+            }
+        }
+        nexp_flowdata_free(synth);
+        if (st != NEXP_OK) {
+            goto fail;
+        }
+    }
+    *out = t;
+    return NEXP_OK;
+fail:
+    nexp_trainer_free(t);
+    return st;
+}
+
+nexp_status nexp_trainer_create(nexp_trainer **out, const nexp_train_options *opt, nexp_error *err)
+{
+    nexp_trainer *t = NULL;
+    nexp_status st = trainer_base(&t, opt, err);
+    if (st != NEXP_OK) {
+        *out = NULL;
+        return st;
+    }
+    nexp_optim_config oc = optim_config(&t->opt);
+    if ((st = nexp_learned_create(&t->model, &opt->spec, opt->seed, err)) != NEXP_OK ||
+        (st = nexp_optim_create(&oc, t->model->n_params, &t->optim, err)) != NEXP_OK) {
+        nexp_trainer_free(t);
+        *out = NULL;
+        return st;
+    }
+    nexp_rng_seed_stream(&t->rng, opt->seed, 0);
+    *out = t;
+    return NEXP_OK;
+}
+
+nexp_status nexp_trainer_step(nexp_trainer *t, double *loss, double *epe, nexp_error *err)
+{
+    nexp_learned_zero_grads(t->model);
+    double sl = 0.0, se = 0.0;
+    const int B = t->opt.batch;
+    for (int b = 0; b < B; b++) {
+        nexp_flow_sample s;
+        nexp_status st = nexp_flowdata_draw(t->data, &t->opt.sample, &t->rng, &s, err);
+        if (st != NEXP_OK) {
+            return st;
+        }
+        double l = 0.0, e = 0.0;
+        st = nexp_learned_loss_grad(t->model, s.image, s.flow, s.mask, 1.0 / B, &l, &e, err);
+        nexp_flow_sample_clear(&s);
+        if (st != NEXP_OK) {
+            return st;
+        }
+        sl += l;
+        se += e;
+    }
+    if (loss != NULL) {
+        *loss = sl / B;
+    }
+    if (epe != NULL) {
+        *epe = se / B;
+    }
+    t->iter++;
+    return nexp_optim_step_f32(t->optim, t->model->params, t->model->grads, NULL, err);
+}
+
+nexp_status nexp_trainer_validate(nexp_trainer *t, double *epe_model, double *epe_homogeneous, nexp_error *err)
+{
+    double sm = 0.0, sh = 0.0;
+    if (t->n_val == 0) {
+        return nexp_error_set(err, NEXP_ERR_EMPTY, "the trainer has no validation samples");
+    }
+    nexp_inpaint_options ho = nexp_inpaint_defaults(NEXP_INPAINT_HOMOGENEOUS);
+    for (int i = 0; i < t->n_val; i++) {
+        const nexp_flow_sample *s = &t->val[i];
+        nexp_field *est = NULL;
+        nexp_flow_errors fe;
+        nexp_status st = nexp_learned_inpaint(t->model, s->image, s->flow, s->mask, &est, err);
+        if (st == NEXP_OK) {
+            st = nexp_flow_errors_compute(est, s->flow, NULL, &fe, err);
+        }
+        nexp_field_free(est);
+        est = NULL;
+        if (st != NEXP_OK) {
+            return st;
+        }
+        sm += fe.all.epe;
+        if (epe_homogeneous != NULL) {
+            st = nexp_inpaint(s->flow, s->mask, NULL, &ho, &est, NULL, err);
+            if (st == NEXP_OK) {
+                st = nexp_flow_errors_compute(est, s->flow, NULL, &fe, err);
+            }
+            nexp_field_free(est);
+            if (st != NEXP_OK) {
+                return st;
+            }
+            sh += fe.all.epe;
+        }
+    }
+    if (epe_model != NULL) {
+        *epe_model = sm / t->n_val;
+    }
+    if (epe_homogeneous != NULL) {
+        *epe_homogeneous = sh / t->n_val;
+    }
+    return NEXP_OK;
+}
+
+nexp_status nexp_trainer_save(const nexp_trainer *t, const char *path, nexp_error *err)
+{
+    nexp_h5_file *h = NULL;
+    nexp_status st = nexp_h5_create(&h, path, err);
+    const nexp_train_options *o = &t->opt;
+    size_t n = t->optim->n, four = NEXP_RNG_STATE_WORDS;
+    if (st == NEXP_OK && (st = nexp_learned_put(t->model, h, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_string(h, "train", "data", o->data, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_int64(h, "train", "iter", t->iter, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_int64(h, "train", "iters", o->iters, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_int64(h, "train", "batch", o->batch, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_int64(h, "train", "crop", o->sample.crop, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_int64(h, "train", "flips", o->sample.flips, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_double(h, "train", "density_min", o->sample.density_min, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_double(h, "train", "density_max", o->sample.density_max, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_double(h, "train", "lr", o->lr, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_int64(h, "train", "seed", (int64_t)o->seed, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_int64(h, "train", "optim_step", t->optim->step, err)) == NEXP_OK &&
+        (st = nexp_h5_write_array(h, "train/rng", NEXP_H5_UINT64, 1, &four, t->rng.s, err)) == NEXP_OK &&
+        (st = nexp_h5_write_array(h, "train/adam_m1", NEXP_H5_DOUBLE, 1, &n, t->optim->m1, err)) == NEXP_OK &&
+        (st = nexp_h5_write_array(h, "train/adam_m2", NEXP_H5_DOUBLE, 1, &n, t->optim->m2, err)) == NEXP_OK) {
+        st = nexp_h5_commit(h, err);
+    }
+    nexp_h5_close(h);
+    return st;
+}
+
+static nexp_status expect_int(nexp_h5_file *h, const char *name, int64_t want, const char *flag, nexp_error *err)
+{
+    int64_t v;
+    nexp_status st = nexp_h5_read_attr_int64(h, "train", name, &v, err);
+    if (st == NEXP_OK && v != want) {
+        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with %s %lld, not %lld", flag,
+                            (long long)v, (long long)want);
+    }
+    return st;
+}
+
+static nexp_status expect_double(nexp_h5_file *h, const char *name, double want, const char *flag, nexp_error *err)
+{
+    double v;
+    nexp_status st = nexp_h5_read_attr_double(h, "train", name, &v, err);
+    if (st == NEXP_OK && v != want) {
+        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with %s %g, not %g", flag, v, want);
+    }
+    return st;
+}
+
+nexp_status nexp_trainer_resume(nexp_trainer **out, const char *path, const nexp_train_options *opt, nexp_error *err)
+{
+    *out = NULL;
+    nexp_h5_file *h = NULL;
+    nexp_trainer *t = NULL;
+    char *data = NULL;
+    nexp_status st = nexp_h5_open_read(&h, path, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    if (nexp_h5_exists(h, "train") != NEXP_H5_GROUP) {
+        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s is a model file without training state (no group 'train')",
+                            path);
+        goto done;
+    }
+    if ((st = nexp_h5_read_attr_string(h, "train", "data", &data, err)) != NEXP_OK) {
+        goto done;
+    }
+    if (strcmp(data, opt->data != NULL ? opt->data : "synthetic") != 0) {
+        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with --data %s, not %s", data,
+                            opt->data != NULL ? opt->data : "synthetic");
+        goto done;
+    }
+    if ((st = expect_int(h, "batch", opt->batch, "--batch", err)) != NEXP_OK ||
+        (st = expect_int(h, "crop", opt->sample.crop, "--crop", err)) != NEXP_OK ||
+        (st = expect_int(h, "flips", opt->sample.flips, "flips", err)) != NEXP_OK ||
+        (st = expect_int(h, "seed", (int64_t)opt->seed, "--seed", err)) != NEXP_OK ||
+        (st = expect_double(h, "density_min", opt->sample.density_min, "density min", err)) != NEXP_OK ||
+        (st = expect_double(h, "density_max", opt->sample.density_max, "density max", err)) != NEXP_OK ||
+        (st = expect_double(h, "lr", opt->lr, "--lr", err)) != NEXP_OK) {
+        goto done;
+    }
+    if ((st = trainer_base(&t, opt, err)) != NEXP_OK || (st = nexp_learned_get(&t->model, h, err)) != NEXP_OK) {
+        goto done;
+    }
+    t->opt.spec = t->model->spec;
+    nexp_optim_config oc = optim_config(&t->opt);
+    int64_t iter, ostep;
+    size_t n = t->model->n_params, four = NEXP_RNG_STATE_WORDS;
+    if ((st = nexp_optim_create(&oc, n, &t->optim, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_int64(h, "train", "iter", &iter, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_int64(h, "train", "optim_step", &ostep, err)) != NEXP_OK ||
+        (st = nexp_h5_read_array(h, "train/rng", NEXP_H5_UINT64, 1, &four, t->rng.s, err)) != NEXP_OK ||
+        (st = nexp_h5_read_array(h, "train/adam_m1", NEXP_H5_DOUBLE, 1, &n, t->optim->m1, err)) != NEXP_OK ||
+        (st = nexp_h5_read_array(h, "train/adam_m2", NEXP_H5_DOUBLE, 1, &n, t->optim->m2, err)) != NEXP_OK) {
+        goto done;
+    }
+    if (iter < 0 || ostep < 0) {
+        st = nexp_error_set(err, NEXP_ERR_FORMAT, "negative iteration count in the checkpoint");
+        goto done;
+    }
+    t->iter = (long)iter;
+    t->optim->step = (long)ostep;
+done:
+    free(data);
+    nexp_h5_close(h);
+    if (st != NEXP_OK) {
+        nexp_error_prefix(err, path);
+        nexp_trainer_free(t);
+        return st;
+    }
+    *out = t;
+    return NEXP_OK;
+}

@@ -1,0 +1,277 @@
+#include "nexp_scene.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "nexp_rng.h"
+
+#define SCENE_MAX_VERTS 9
+#define SCENE_OCTAVES 5
+
+typedef struct layer {
+    /* shape, in frame-1 coordinates; the background (index 0) covers everything */
+    int is_background, is_polygon, nverts;
+    double cx, cy, rx, ry, cos_r, sin_r;
+    double vert_radius[SCENE_MAX_VERTS];
+    /* texture */
+    double base[3], grad[3][2], noise_amp[3], noise_freq, stripe_amp[3], stripe_kx, stripe_ky, stripe_phase;
+    uint64_t noise_seed;
+    /* motion x -> c + t + (I + M)(x - c) and its inverse */
+    double tx, ty, m[2][2], inv[2][2];
+} layer;
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Random lattice value in [-1, 1] at integer point (ix, iy) of octave o. */
+static double lattice(uint64_t seed, long ix, long iy, int o)
+{
+    uint64_t h = mix64(seed ^ mix64((uint64_t)ix * 0x9e3779b97f4a7c15ULL ^ mix64((uint64_t)iy + 0x632be59bd9b4e019ULL)
+                                    ^ ((uint64_t)o << 56)));
+    return (double)(h >> 11) * 0x1.0p-52 - 1.0;
+}
+
+static double quintic(double t)
+{
+    return t * t * t * (t * (t * 6.0 - 15.0) + 10.0);
+}
+
+/* Fractal value noise: octaves of C2-interpolated lattice noise, amplitude halving as the frequency
+ * doubles (a 1/f spectrum); roughly in [-1, 1]. */
+static double fractal_noise(uint64_t seed, double x, double y, double freq)
+{
+    double sum = 0.0, amp = 0.5;
+    for (int o = 0; o < SCENE_OCTAVES; o++) {
+        double px = x * freq, py = y * freq;
+        double fx = floor(px), fy = floor(py);
+        long ix = (long)fx, iy = (long)fy;
+        double sx = quintic(px - fx), sy = quintic(py - fy);
+        double v00 = lattice(seed, ix, iy, o), v10 = lattice(seed, ix + 1, iy, o);
+        double v01 = lattice(seed, ix, iy + 1, o), v11 = lattice(seed, ix + 1, iy + 1, o);
+        double top = v00 + sx * (v10 - v00), bot = v01 + sx * (v11 - v01);
+        sum += amp * (top + sy * (bot - top));
+        amp *= 0.5;
+        freq *= 2.0;
+    }
+    return sum;
+}
+
+static int layer_contains(const layer *l, double x, double y)
+{
+    if (l->is_background) {
+        return 1;
+    }
+    double dx = x - l->cx, dy = y - l->cy;
+    double lx = l->cos_r * dx + l->sin_r * dy, ly = -l->sin_r * dx + l->cos_r * dy;
+    if (!l->is_polygon) {
+        double ex = lx / l->rx, ey = ly / l->ry;
+        return ex * ex + ey * ey <= 1.0;
+    }
+    /* star-shaped polygon: vertex k at angle 2 pi k / n with radius vert_radius[k]; crossing test */
+    int inside = 0;
+    int n = l->nverts;
+    for (int k = 0, j = n - 1; k < n; j = k++) {
+        double ak = 2.0 * M_PI * k / n, aj = 2.0 * M_PI * j / n;
+        double xk = l->rx * l->vert_radius[k] * cos(ak), yk = l->ry * l->vert_radius[k] * sin(ak);
+        double xj = l->rx * l->vert_radius[j] * cos(aj), yj = l->ry * l->vert_radius[j] * sin(aj);
+        if ((yk > ly) != (yj > ly) && lx < (xj - xk) * (ly - yk) / (yj - yk) + xk) {
+            inside = !inside;
+        }
+    }
+    return inside;
+}
+
+static void layer_color(const layer *l, double x, double y, float rgb[3])
+{
+    double n = fractal_noise(l->noise_seed, x, y, l->noise_freq);
+    double n2 = fractal_noise(l->noise_seed ^ 0x5bd1e995ULL, x, y, l->noise_freq * 1.7);
+    double stripe = sin(l->stripe_kx * x + l->stripe_ky * y + l->stripe_phase);
+    for (int c = 0; c < 3; c++) {
+        double v = l->base[c] + l->grad[c][0] * (x - l->cx) + l->grad[c][1] * (y - l->cy) +
+                   l->noise_amp[c] * (c == 1 ? 0.6 * n + 0.4 * n2 : n) + l->stripe_amp[c] * stripe;
+        rgb[c] = (float)(v < 0.0 ? 0.0 : (v > 255.0 ? 255.0 : v));
+    }
+}
+
+static void layer_forward(const layer *l, double x, double y, double *ox, double *oy)
+{
+    double dx = x - l->cx, dy = y - l->cy;
+    *ox = x + l->tx + l->m[0][0] * dx + l->m[0][1] * dy;
+    *oy = y + l->ty + l->m[1][0] * dx + l->m[1][1] * dy;
+}
+
+static void layer_inverse(const layer *l, double x, double y, double *ox, double *oy)
+{
+    double dx = x - l->cx - l->tx, dy = y - l->cy - l->ty;
+    *ox = l->cx + l->inv[0][0] * dx + l->inv[0][1] * dy;
+    *oy = l->cy + l->inv[1][0] * dx + l->inv[1][1] * dy;
+}
+
+/* Topmost layer covering frame-2 point (x, y). */
+static int top_layer_frame2(const layer *layers, int n, double x, double y, double *px, double *py)
+{
+    for (int l = n - 1; l > 0; l--) {
+        layer_inverse(&layers[l], x, y, px, py);
+        if (layer_contains(&layers[l], *px, *py)) {
+            return l;
+        }
+    }
+    layer_inverse(&layers[0], x, y, px, py);
+    return 0;
+}
+
+static void make_layer(layer *l, nexp_rng *rng, int background, int w, int h, const nexp_scene_options *o)
+{
+    double size = (double)(w < h ? w : h);
+    l->is_background = background;
+    l->cx = background ? 0.5 * (w - 1) : nexp_rng_range(rng, 0.0, 1.0) * (w - 1);
+    l->cy = background ? 0.5 * (h - 1) : nexp_rng_range(rng, 0.0, 1.0) * (h - 1);
+    l->rx = size * nexp_rng_range(rng, 0.1, 0.4);
+    l->ry = l->rx * nexp_rng_range(rng, 0.4, 1.0);
+    double rot = nexp_rng_range(rng, 0.0, M_PI);
+    l->cos_r = cos(rot);
+    l->sin_r = sin(rot);
+    l->is_polygon = nexp_rng_uniform(rng) < 0.5;
+    l->nverts = 3 + (int)nexp_rng_below(rng, SCENE_MAX_VERTS - 2);
+    for (int k = 0; k < SCENE_MAX_VERTS; k++) {
+        l->vert_radius[k] = nexp_rng_range(rng, 0.55, 1.15);
+    }
+    for (int c = 0; c < 3; c++) {
+        l->base[c] = nexp_rng_range(rng, 30.0, 225.0);
+        double g = 90.0 / size;
+        l->grad[c][0] = nexp_rng_range(rng, -g, g);
+        l->grad[c][1] = nexp_rng_range(rng, -g, g);
+        l->noise_amp[c] = nexp_rng_range(rng, 20.0, 90.0);
+    }
+    l->noise_freq = nexp_rng_range(rng, 2.0, 12.0) / size;
+    double stripes = nexp_rng_uniform(rng) < 0.3 ? nexp_rng_range(rng, 10.0, 40.0) : 0.0;
+    double kdir = nexp_rng_range(rng, 0.0, M_PI), kmag = nexp_rng_range(rng, 0.15, 0.8);
+    for (int c = 0; c < 3; c++) {
+        l->stripe_amp[c] = stripes * nexp_rng_range(rng, 0.3, 1.0);
+    }
+    l->stripe_kx = kmag * cos(kdir);
+    l->stripe_ky = kmag * sin(kdir);
+    l->stripe_phase = nexp_rng_range(rng, 0.0, 2.0 * M_PI);
+    l->noise_seed = nexp_rng_u64(rng);
+    double tscale = background ? 0.5 : 1.0;
+    l->tx = tscale * nexp_rng_range(rng, -o->max_translation, o->max_translation);
+    l->ty = tscale * nexp_rng_range(rng, -o->max_translation, o->max_translation);
+    double d = o->max_deformation * tscale;
+    double ang = nexp_rng_range(rng, -d, d), sc = nexp_rng_range(rng, -d, d);
+    double sh1 = nexp_rng_range(rng, -d, d) * 0.5, sh2 = nexp_rng_range(rng, -d, d) * 0.5;
+    l->m[0][0] = sc + sh1;
+    l->m[0][1] = -ang + sh2;
+    l->m[1][0] = ang + sh2;
+    l->m[1][1] = sc - sh1;
+    double a = 1.0 + l->m[0][0], b = l->m[0][1], c = l->m[1][0], e = 1.0 + l->m[1][1];
+    double det = a * e - b * c; /* >= (1 - 2d)^2 - d^2 > 0 for d <= 0.3 */
+    l->inv[0][0] = e / det;
+    l->inv[0][1] = -b / det;
+    l->inv[1][0] = -c / det;
+    l->inv[1][1] = a / det;
+}
+
+void nexp_scene_free(nexp_scene *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    nexp_field_free(s->frame1);
+    nexp_field_free(s->frame2);
+    nexp_field_free(s->flow);
+    nexp_field_free(s->occlusion);
+    free(s);
+}
+
+nexp_status nexp_scene_generate(const nexp_scene_options *opt, uint64_t seed, nexp_scene **out, nexp_error *err)
+{
+    *out = NULL;
+    nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
+    if (opt != NULL) {
+        o = *opt;
+    }
+    if (o.width < 2 || o.height < 2) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "scene size %d x %d: width and height must be at least 2", o.width,
+                              o.height);
+    }
+    if (o.layers < -1 || o.layers > NEXP_SCENE_MAX_LAYERS) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "scene layers %d: must be -1 (random) or 0..%d", o.layers,
+                              NEXP_SCENE_MAX_LAYERS);
+    }
+    if (!(o.max_translation >= 0.0 && o.max_translation <= 1e4)) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "scene max_translation %g: must be in [0, 1e4] pixels",
+                              o.max_translation);
+    }
+    if (!(o.max_deformation >= 0.0 && o.max_deformation <= 0.3)) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "scene max_deformation %g: must be in [0, 0.3]", o.max_deformation);
+    }
+    nexp_status st = nexp_field_check_dims(o.width, o.height, 3, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    nexp_rng rng;
+    nexp_rng_seed(&rng, seed);
+    int nfg = o.layers >= 0 ? o.layers : 3 + (int)nexp_rng_below(&rng, 6);
+    int n = nfg + 1;
+    layer layers[NEXP_SCENE_MAX_LAYERS + 1];
+    for (int l = 0; l < n; l++) {
+        make_layer(&layers[l], &rng, l == 0, o.width, o.height, &o);
+    }
+
+    nexp_scene *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory allocating a scene");
+    }
+    if ((st = nexp_field_create(&s->frame1, o.width, o.height, 3, err)) != NEXP_OK ||
+        (st = nexp_field_create(&s->frame2, o.width, o.height, 3, err)) != NEXP_OK ||
+        (st = nexp_field_create(&s->flow, o.width, o.height, 2, err)) != NEXP_OK ||
+        (st = nexp_field_create(&s->occlusion, o.width, o.height, 1, err)) != NEXP_OK) {
+        nexp_scene_free(s);
+        return st;
+    }
+    s->frame1->kind = NEXP_KIND_IMAGE;
+    s->frame1->bit_depth = 8;
+    s->frame2->kind = NEXP_KIND_IMAGE;
+    s->frame2->bit_depth = 8;
+    s->flow->kind = NEXP_KIND_FLOW;
+    s->occlusion->kind = NEXP_KIND_MASK;
+
+    const int w = o.width, h = o.height;
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            float rgb[3];
+            /* frame 1 and the flow: the topmost layer at x */
+            int top = 0;
+            for (int l = n - 1; l > 0; l--) {
+                if (layer_contains(&layers[l], x, y)) {
+                    top = l;
+                    break;
+                }
+            }
+            layer_color(&layers[top], x, y, rgb);
+            for (int c = 0; c < 3; c++) {
+                nexp_field_row(s->frame1, c, y)[x] = rgb[c];
+            }
+            double fx, fy, px, py;
+            layer_forward(&layers[top], x, y, &fx, &fy);
+            nexp_field_row(s->flow, 0, y)[x] = (float)(fx - x);
+            nexp_field_row(s->flow, 1, y)[x] = (float)(fy - y);
+            int occluded = fx < 0.0 || fy < 0.0 || fx > w - 1 || fy > h - 1 ||
+                           top_layer_frame2(layers, n, fx, fy, &px, &py) != top;
+            nexp_field_row(s->occlusion, 0, y)[x] = occluded ? 1.0f : 0.0f;
+            /* frame 2 by backward warping: the texture at the pre-image of x */
+            int l2 = top_layer_frame2(layers, n, x, y, &px, &py);
+            layer_color(&layers[l2], px, py, rgb);
+            for (int c = 0; c < 3; c++) {
+                nexp_field_row(s->frame2, c, y)[x] = rgb[c];
+            }
+        }
+    }
+    *out = s;
+    return NEXP_OK;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# nexp train-inpaint and nexp inpaint --method learned: train, resume, interrupt, inpaint, export.
+. "$(dirname "$0")/lib.sh.inc"
+C="$DATA/flow/chairs-crops/00001_flow.flo"
+I="$DATA/flow/chairs-crops/00001_img1.ppm"
+TINY="--crop 24 --batch 1 --features 4 --levels 2 --steps 6 --seed 5 --threads 1"
+
+check "train help" 0 "$NEXP" train-inpaint --help
+expect "train help teaches resume and an example" grep -q -- "--resume" "$T/out"
+check "train without --ckpt is a usage error" 2 "$NEXP" train-inpaint --iters 2
+check "bad density range is a usage error" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --density 0.2:0.1
+check "a missing data folder is a runtime error" 1 "$NEXP" train-inpaint --ckpt "$T/x.h5" --data "$T/none"
+expect "no checkpoint is left after a failed start" test ! -e "$T/x.h5"
+
+check "train 4 steps" 0 "$NEXP" train-inpaint --ckpt "$T/a.h5" --iters 4 --val-every 2 $TINY
+expect "validation compares with homogeneous" grep -q "validation EPE .* (homogeneous" "$T/err"
+expect "progress shows it/s" grep -q "it/s" "$T/err"
+check "resume with another crop is refused" 1 "$NEXP" train-inpaint --ckpt "$T/a.h5" --iters 6 --resume \
+  --crop 32 --batch 1 --seed 5 --threads 1
+expect "the refusal names the option" grep -q -- "--crop 24" "$T/err"
+
+# train -> Ctrl-C -> --resume gives the weights of an uninterrupted run
+check "train 300 steps" 0 "$NEXP" train-inpaint --ckpt "$T/full.h5" --iters 300 --val-every 0 -q $TINY
+"$NEXP" train-inpaint --ckpt "$T/c.h5" --iters 300 --val-every 0 --save-every 7 -q $TINY >"$T/int.out" 2>"$T/int.err" &
+pid=$!
+sleep 0.5
+kill -INT $pid 2>/dev/null
+wait $pid
+rc=$?
+expect "an interrupted run exits 1 (or finished first)" test $rc -eq 1 -o $rc -eq 0
+if [ $rc -eq 1 ]; then
+  expect "an interrupted run says how to continue" grep -q "continue with --resume" "$T/int.err"
+fi
+expect "an interrupted run leaves a checkpoint" test -s "$T/c.h5"
+check "resume after the interrupt" 0 "$NEXP" train-inpaint --ckpt "$T/c.h5" --iters 300 --val-every 0 --resume $TINY
+if command -v h5dump >/dev/null; then
+  h5dump -g model "$T/full.h5" | tail -n +2 >"$T/a.txt" 2>&1
+  h5dump -g model "$T/c.h5" | tail -n +2 >"$T/b.txt" 2>&1
+  expect "interrupted + resumed weights equal the uninterrupted ones" cmp -s "$T/a.txt" "$T/b.txt"
+fi
+"$NEXP" mask --like "$C" --density 0.1 --seed 2 -q "$T/m.png"
+check "inpaint learned" 0 "$NEXP" inpaint --method learned --model "$T/a.h5" --flow "$C" --image "$I" \
+  --mask "$T/m.png" --out "$T/d.flo" --export-tensor "$T/t.h5"
+expect "the result and the tensors are written" test -s "$T/d.flo" -a -s "$T/t.h5" -a -s "$T/t.png"
+check "the tensor file reads back" 0 "$NEXP" info "$T/t.h5"
+expect "2 levels x 5 channels" grep -q "10" "$T/out"
+check "learned needs the image" 2 "$NEXP" inpaint --method learned --flow "$C" --mask "$T/m.png" --out "$T/x.flo"
+check "--model only with learned" 2 "$NEXP" inpaint --method eed --model "$T/a.h5" --flow "$C" --image "$I" \
+  --out "$T/x.flo"
+check "a model file that is not a model" 1 "$NEXP" inpaint --method learned --model "$T/t.h5" --flow "$C" \
+  --image "$I" --mask "$T/m.png" --out "$T/x.flo"
+if [ -e "${NEXP_SOURCE_DIR:-.}/data/inpaint-model.h5" ]; then
+  check "the shipped model is the default" 0 "$NEXP" inpaint --method learned --flow "$C" --image "$I" \
+    --mask "$T/m.png" --out "$T/s.flo"
+  expect "it names the shipped model" grep -q "inpaint-model.h5" "$T/err"
+  check "the example scores three methods on a synthetic scene" 0 \
+    bash "${NEXP_SOURCE_DIR}/examples/learned_inpaint.sh" "$NEXP" "$T/example" 4 0.05
+  expect "the example prints an EPE per method" test "$(grep -cE '^(homogeneous|eed|learned) +[0-9]' "$T/out")" -eq 3
+fi
+finish

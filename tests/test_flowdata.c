@@ -1,0 +1,200 @@
+/* Training data for flow inpainting: synthetic and folder sources, crops, flips, masks. */
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nexp.h"
+#include "nexp_flowdata.h"
+#include "testlib.h"
+
+static int same_values(const nexp_field *a, const nexp_field *b)
+{
+    if (a->width != b->width || a->height != b->height || a->channels != b->channels) {
+        return 0;
+    }
+    for (int c = 0; c < a->channels; c++) {
+        for (int y = 0; y < a->height; y++) {
+            if (memcmp(nexp_field_row(a, c, y), nexp_field_row(b, c, y), (size_t)a->width * sizeof(float)) != 0) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static void synthetic_samples_are_reproducible_from_the_rng_state(void)
+{
+    nexp_flowdata *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_open(&d, "synthetic", NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_flowdata_count(d), 0);
+    nexp_sample_options so = NEXP_SAMPLE_OPTIONS_INIT;
+    so.crop = 40;
+    nexp_rng r1, r2;
+    nexp_rng_seed(&r1, 2385);
+    nexp_rng_seed(&r2, 2385);
+    nexp_flow_sample a, b, c;
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &so, &r1, &a, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &so, &r2, &b, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &so, &r2, &c, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(a.image->width, 40);
+    CU_ASSERT_EQUAL(a.image->channels, 3);
+    CU_ASSERT_EQUAL(a.flow->channels, 2);
+    CU_ASSERT_EQUAL(a.mask->channels, 1);
+    CU_ASSERT(same_values(a.image, b.image) && same_values(a.flow, b.flow) && same_values(a.mask, b.mask));
+    CU_ASSERT_FALSE(same_values(a.flow, c.flow));
+    CU_ASSERT(a.density >= 0.01 && a.density <= 0.10);
+    nexp_flow_sample_clear(&a);
+    nexp_flow_sample_clear(&b);
+    nexp_flow_sample_clear(&c);
+    CU_ASSERT_PTR_NULL(a.image);
+    nexp_flowdata_free(d);
+}
+
+static void flips_mirror_the_fields_and_negate_the_matching_flow_component(void)
+{
+    nexp_flowdata *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_open(&d, "synthetic", NULL), NEXP_OK);
+    nexp_sample_options so = NEXP_SAMPLE_OPTIONS_INIT;
+    so.crop = 23;
+    so.flips = 0;
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 11);
+    nexp_flow_sample s, t;
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &so, &rng, &s, NULL), NEXP_OK);
+    nexp_field_clone(&t.image, s.image, NULL);
+    nexp_field_clone(&t.flow, s.flow, NULL);
+    nexp_field_clone(&t.mask, s.mask, NULL);
+    CU_ASSERT_EQUAL_FATAL(nexp_flow_sample_flip(&t, 1, 0, NULL), NEXP_OK);
+    const int w = 23, h = 23;
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            CU_ASSERT_EQUAL(nexp_field_get(t.flow, 0, x, y), -nexp_field_get(s.flow, 0, w - 1 - x, y));
+            CU_ASSERT_EQUAL(nexp_field_get(t.flow, 1, x, y), nexp_field_get(s.flow, 1, w - 1 - x, y));
+            CU_ASSERT_EQUAL(nexp_field_get(t.image, 2, x, y), nexp_field_get(s.image, 2, w - 1 - x, y));
+            CU_ASSERT_EQUAL(nexp_field_get(t.mask, 0, x, y), nexp_field_get(s.mask, 0, w - 1 - x, y));
+        }
+    }
+    CU_ASSERT_EQUAL_FATAL(nexp_flow_sample_flip(&t, 1, 1, NULL), NEXP_OK);
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            CU_ASSERT_EQUAL(nexp_field_get(t.flow, 0, x, y), nexp_field_get(s.flow, 0, x, h - 1 - y));
+            CU_ASSERT_EQUAL(nexp_field_get(t.flow, 1, x, y), -nexp_field_get(s.flow, 1, x, h - 1 - y));
+        }
+    }
+    CU_ASSERT_EQUAL_FATAL(nexp_flow_sample_flip(&t, 0, 1, NULL), NEXP_OK);
+    CU_ASSERT(same_values(t.flow, s.flow) && same_values(t.image, s.image) && same_values(t.mask, s.mask));
+    nexp_flow_sample_clear(&s);
+    nexp_flow_sample_clear(&t);
+    nexp_flowdata_free(d);
+}
+
+static void masks_have_the_drawn_density_and_at_least_one_known_pixel(void)
+{
+    nexp_field *flow = NULL, *mask = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_field_create(&flow, 300, 200, 2, NULL), NEXP_OK);
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 5);
+    CU_ASSERT_EQUAL_FATAL(nexp_random_mask(flow, 0.05, &rng, &mask, NULL), NEXP_OK);
+    nexp_stats st;
+    nexp_field_stats(mask, 0, &st, NULL);
+    CU_ASSERT(fabs(st.mean - 0.05) < 5.0 * sqrt(0.05 * 0.95 / 60000.0));
+    nexp_field_free(mask);
+    /* unknown flow vectors never become known */
+    nexp_field_ensure_mask(flow, NULL);
+    for (int y = 0; y < 200; y++) {
+        memset(flow->mask + (size_t)y * flow->stride, 0, 150);
+    }
+    CU_ASSERT_EQUAL_FATAL(nexp_random_mask(flow, 0.5, &rng, &mask, NULL), NEXP_OK);
+    for (int y = 0; y < 200; y++) {
+        for (int x = 0; x < 150; x++) {
+            CU_ASSERT_EQUAL(nexp_field_get(mask, 0, x, y), 0.0f);
+        }
+    }
+    nexp_field_free(mask);
+    nexp_field *tiny = NULL;
+    nexp_field_create(&tiny, 3, 2, 2, NULL);
+    CU_ASSERT_EQUAL_FATAL(nexp_random_mask(tiny, 1e-9, &rng, &mask, NULL), NEXP_OK);
+    nexp_field_stats(mask, 0, &st, NULL);
+    CU_ASSERT_DOUBLE_EQUAL(st.mean * 6.0, 1.0, 1e-9);
+    nexp_field_free(mask);
+    CU_ASSERT_EQUAL(nexp_random_mask(tiny, 0.0, &rng, &mask, NULL), NEXP_ERR_ARG);
+    nexp_field_free(tiny);
+    nexp_field_free(flow);
+}
+
+static void folders_in_sintel_and_chairs_layouts_give_image_flow_pairs(void)
+{
+    nexp_flowdata *d = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_open(&d, nexp_test_data("flow/sintel-alley"), &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_flowdata_count(d), 2); /* clean and final */
+    const char *img, *flo;
+    CU_ASSERT_EQUAL(nexp_flowdata_paths(d, 0, &img, &flo, NULL), NEXP_OK);
+    CU_ASSERT(strstr(img, "clean/frame_0002.png") != NULL && strstr(flo, "flow_0002.flo") != NULL);
+    CU_ASSERT_EQUAL(nexp_flowdata_paths(d, 2, &img, &flo, NULL), NEXP_ERR_ARG);
+    nexp_sample_options so = NEXP_SAMPLE_OPTIONS_INIT;
+    so.crop = 96;
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 3);
+    nexp_flow_sample s;
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &so, &rng, &s, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(s.image->width, 96);
+    CU_ASSERT_EQUAL(s.flow->height, 96);
+    nexp_flow_stats fs;
+    nexp_flow_stats_compute(s.flow, &fs, NULL);
+    CU_ASSERT(fs.max_flow <= 10.66);
+    nexp_flow_sample_clear(&s);
+    nexp_flowdata_free(d);
+
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_open(&d, nexp_test_data("flow/chairs-crops"), &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_flowdata_count(d), 2);
+    CU_ASSERT_EQUAL(nexp_flowdata_paths(d, 1, &img, &flo, NULL), NEXP_OK);
+    CU_ASSERT(strstr(img, "00001_img1.ppm") != NULL);
+    /* crops larger than the 50 x 50 images use the whole image */
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &so, &rng, &s, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(s.image->width, 50);
+    nexp_flow_sample_clear(&s);
+    nexp_flowdata_free(d);
+}
+
+static void folders_without_pairs_and_bad_options_give_clear_errors(void)
+{
+    nexp_flowdata *d = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    const char *empty = nexp_test_tmp("empty_folder");
+    mkdir(empty, 0777);
+    CU_ASSERT_EQUAL(nexp_flowdata_open(&d, empty, &err), NEXP_ERR_EMPTY);
+    CU_ASSERT(strstr(err.msg, "no image + .flo pairs") != NULL);
+    CU_ASSERT_PTR_NULL(d);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_flowdata_open(&d, "/nonexistent/nexp", &err), NEXP_ERR_IO);
+    CU_ASSERT(strstr(err.msg, "/nonexistent/nexp") != NULL);
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_open(&d, "synthetic", NULL), NEXP_OK);
+    nexp_sample_options so = { 4, 0.01, 0.1, 1 };
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 1);
+    nexp_flow_sample s;
+    CU_ASSERT_EQUAL(nexp_flowdata_draw(d, &so, &rng, &s, NULL), NEXP_ERR_ARG);
+    so.crop = 16;
+    so.density_min = 0.2;
+    CU_ASSERT_EQUAL(nexp_flowdata_draw(d, &so, &rng, &s, NULL), NEXP_ERR_ARG);
+    nexp_flowdata_free(d);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        { "synthetic_samples_are_reproducible_from_the_rng_state",
+          synthetic_samples_are_reproducible_from_the_rng_state },
+        { "flips_mirror_the_fields_and_negate_the_matching_flow_component",
+          flips_mirror_the_fields_and_negate_the_matching_flow_component },
+        { "masks_have_the_drawn_density_and_at_least_one_known_pixel",
+          masks_have_the_drawn_density_and_at_least_one_known_pixel },
+        { "folders_in_sintel_and_chairs_layouts_give_image_flow_pairs",
+          folders_in_sintel_and_chairs_layouts_give_image_flow_pairs },
+        { "folders_without_pairs_and_bad_options_give_clear_errors",
+          folders_without_pairs_and_bad_options_give_clear_errors },
+        CU_TEST_INFO_NULL,
+    };
+    return nexp_test_run("flowdata", tests);
+}

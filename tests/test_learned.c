@@ -1,0 +1,513 @@
+/* The learned-tensor inpainting model: gradients, stability, training, the shipped model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "learned_internal.h"
+#include "nexp.h"
+#include "nexp_flowdata.h"
+#include "nexp_flowmetrics.h"
+#include "nexp_inpaint.h"
+#include "nexp_io.h"
+#include "nexp_learned.h"
+#include "nexp_learned_train.h"
+#include "testlib.h"
+
+static void fill_random(nexp_rng *rng, size_t n, float *x, double lo, double hi)
+{
+    for (size_t i = 0; i < n; i++) {
+        x[i] = (float)nexp_rng_range(rng, lo, hi);
+    }
+}
+
+static double dot(size_t n, const float *a, const float *b)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        s += (double)a[i] * b[i];
+    }
+    return s;
+}
+
+/* |a - b| <= tol * max(|a|, |b|, floor) */
+static int close_rel(double a, double b, double tol, double floor_)
+{
+    double s = fmax(fmax(fabs(a), fabs(b)), floor_);
+    return fabs(a - b) <= tol * s;
+}
+
+/* ---- kernels ----------------------------------------------------------------------------------- */
+
+static void step_backward_matches_finite_differences(void)
+{
+    const int h = 7, w = 9, nc = 2;
+    const size_t n = (size_t)h * w;
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 2385);
+    float u[2 * 63], f[2 * 63], known[63], e[4 * 63], out[2 * 63], r[2 * 63];
+    float du[2 * 63] = { 0 }, de[4 * 63] = { 0 }, vu[2 * 63], ve[4 * 63], up[2 * 63], ep[4 * 63];
+    fill_random(&rng, 2 * n, u, -3.0, 3.0);
+    fill_random(&rng, 2 * n, f, -3.0, 3.0);
+    fill_random(&rng, 4 * n, e, 0.05, 0.9);
+    fill_random(&rng, 2 * n, r, -1.0, 1.0);
+    for (size_t i = 0; i < n; i++) {
+        known[i] = nexp_rng_uniform(&rng) < 0.3 ? 1.0f : 0.0f;
+    }
+    learned_step_backward(nc, h, w, u, known, e, 0.2f, r, du, de);
+    fill_random(&rng, 2 * n, vu, -1.0, 1.0);
+    fill_random(&rng, 4 * n, ve, -1.0, 1.0);
+    /* the step is linear in u and in e separately: central differences are exact up to rounding */
+    const float hh = 1e-2f;
+    double lp, lm;
+    for (size_t i = 0; i < 2 * n; i++) {
+        up[i] = u[i] + hh * vu[i];
+    }
+    learned_step_forward(nc, h, w, up, f, known, e, 0.2f, out);
+    lp = dot(2 * n, r, out);
+    for (size_t i = 0; i < 2 * n; i++) {
+        up[i] = u[i] - hh * vu[i];
+    }
+    learned_step_forward(nc, h, w, up, f, known, e, 0.2f, out);
+    lm = dot(2 * n, r, out);
+    CU_ASSERT(close_rel((lp - lm) / (2 * hh), dot(2 * n, du, vu), 1e-3, 1e-3));
+    for (size_t i = 0; i < 4 * n; i++) {
+        ep[i] = e[i] + hh * ve[i];
+    }
+    learned_step_forward(nc, h, w, u, f, known, ep, 0.2f, out);
+    lp = dot(2 * n, r, out);
+    for (size_t i = 0; i < 4 * n; i++) {
+        ep[i] = e[i] - hh * ve[i];
+    }
+    learned_step_forward(nc, h, w, u, f, known, ep, 0.2f, out);
+    lm = dot(2 * n, r, out);
+    CU_ASSERT(close_rel((lp - lm) / (2 * hh), dot(4 * n, de, ve), 1e-3, 1e-3));
+}
+
+static void tensor_backward_matches_finite_differences(void)
+{
+    const size_t n = 40;
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 77);
+    float o[5 * 40], lb[5] = { 0.1f, -0.2f, 0.3f, 1.0f, 0.2f }, e[4 * 40], r[4 * 40];
+    float dO[5 * 40] = { 0 }, dlb[5] = { 0 }, dk = 0.0f, v[5 * 40], op[5 * 40], scratch[6 * 40];
+    fill_random(&rng, 5 * n, o, -1.5, 1.5);
+    fill_random(&rng, 4 * n, r, -1.0, 1.0);
+    const float lk = 0.37f;
+    learned_tensor_backward(n, o, lb, lk, r, dO, dlb, &dk, scratch);
+    fill_random(&rng, 5 * n, v, -1.0, 1.0);
+    /* double-sided differences in float with a step small against the kinks (|b| = 0, clipping) */
+    const float hh = 2e-3f;
+    for (size_t i = 0; i < 5 * n; i++) {
+        op[i] = o[i] + hh * v[i];
+    }
+    learned_tensor_forward(n, op, lb, lk, e);
+    double lp = dot(4 * n, r, e);
+    for (size_t i = 0; i < 5 * n; i++) {
+        op[i] = o[i] - hh * v[i];
+    }
+    learned_tensor_forward(n, op, lb, lk, e);
+    double lm = dot(4 * n, r, e);
+    CU_ASSERT(close_rel((lp - lm) / (2 * hh), dot(5 * n, dO, v), 2e-2, 1e-2));
+    learned_tensor_forward(n, o, lb, lk + hh, e);
+    lp = dot(4 * n, r, e);
+    learned_tensor_forward(n, o, lb, lk - hh, e);
+    lm = dot(4 * n, r, e);
+    CU_ASSERT(close_rel((lp - lm) / (2 * hh), dk, 2e-2, 1e-2));
+    double sum_do = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        sum_do += dO[2 * n + i];
+    }
+    CU_ASSERT(close_rel(sum_do, dlb[2], 1e-4, 1e-4));
+}
+
+static void conv_and_upsample_backward_are_adjoint_to_their_forward(void)
+{
+    const int cin = 3, cout = 4, h = 6, w = 5;
+    const size_t n = (size_t)h * w;
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 9);
+    float x[3 * 30], wt[4 * 3 * 9], b[4], y[4 * 30], r[4 * 30], col[LEARNED_CONV_COL(3, 5)];
+    float dx[3 * 30] = { 0 }, dw[4 * 27] = { 0 }, db[4] = { 0 }, vx[3 * 30], xp[3 * 30];
+    fill_random(&rng, 3 * n, x, -1, 1);
+    fill_random(&rng, 4 * 27, wt, -1, 1);
+    fill_random(&rng, 4, b, -1, 1);
+    fill_random(&rng, 4 * n, r, -1, 1);
+    fill_random(&rng, 3 * n, vx, -1, 1);
+    learned_conv_backward(cin, cout, 3, h, w, x, wt, r, dx, dw, db, col);
+    for (size_t i = 0; i < 3 * n; i++) {
+        xp[i] = x[i] + vx[i];
+    }
+    learned_conv_forward(cin, cout, 3, h, w, xp, wt, b, y, col);
+    double l1 = dot(4 * n, r, y);
+    learned_conv_forward(cin, cout, 3, h, w, x, wt, b, y, col);
+    double l0 = dot(4 * n, r, y);
+    CU_ASSERT(close_rel(l1 - l0, dot(3 * n, dx, vx), 1e-4, 1e-4));
+    /* weight gradient: y is linear in w */
+    CU_ASSERT(close_rel(l0 - dot(4, db, b), dot(4 * 27, dw, wt), 1e-4, 1e-4));
+    /* upsampling: <U c, f> = <c, U^T f>, and agreement with the inpainting module's upsampling */
+    const int hc = 3, wc = 4, hf = 5, wf = 8;
+    float c[2 * 12], fine[2 * 40], rf[2 * 40], dc[2 * 12] = { 0 };
+    fill_random(&rng, 24, c, -1, 1);
+    fill_random(&rng, 80, rf, -1, 1);
+    learned_upsample_forward(2, hc, wc, hf, wf, c, fine);
+    learned_upsample_backward(2, hc, wc, hf, wf, rf, dc);
+    CU_ASSERT(close_rel(dot(80, fine, rf), dot(24, c, dc), 1e-5, 1e-5));
+    nexp_field *fc = NULL, *ff = NULL;
+    nexp_field_create(&fc, wc, hc, 2, NULL);
+    nexp_field_create(&ff, wf, hf, 2, NULL);
+    for (int ch = 0; ch < 2; ch++) {
+        for (int yy = 0; yy < hc; yy++) {
+            memcpy(nexp_field_row(fc, ch, yy), c + (ch * hc + yy) * wc, wc * sizeof(float));
+        }
+    }
+    nexp_field_upsample_bilinear(fc, ff, NULL);
+    for (int ch = 0; ch < 2; ch++) {
+        for (int yy = 0; yy < hf; yy++) {
+            for (int xx = 0; xx < wf; xx++) {
+                CU_ASSERT_DOUBLE_EQUAL(nexp_field_get(ff, ch, xx, yy), fine[(ch * hf + yy) * wf + xx], 1e-6);
+            }
+        }
+    }
+    nexp_field_free(fc);
+    nexp_field_free(ff);
+}
+
+/* ---- the whole model ------------------------------------------------------------------------------ */
+
+static void make_sample(uint64_t seed, int size, double density, nexp_flow_sample *s)
+{
+    nexp_flowdata *d = NULL;
+    nexp_flowdata_open(&d, "synthetic", NULL);
+    nexp_sample_options so = NEXP_SAMPLE_OPTIONS_INIT;
+    so.crop = size;
+    so.density_min = so.density_max = density;
+    nexp_rng rng;
+    nexp_rng_seed(&rng, seed);
+    nexp_flowdata_draw(d, &so, &rng, s, NULL);
+    nexp_flowdata_free(d);
+}
+
+static void whole_pipeline_gradient_matches_finite_differences(void)
+{
+    nexp_learned_spec spec = { 3, 2, 4 };
+    nexp_learned *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 5, NULL), NEXP_OK);
+    /* keep the eigenvector (p, q) away from the axes: |b| and the clipping of the axial weights
+     * have kinks there, where one-sided slopes differ and central differences average them */
+    float *lb = m->params + nexp_learned_tensor(m, "level.bias")->offset;
+    for (int l = 0; l < 2; l++) {
+        lb[5 * l + 0] = 0.6f;
+        lb[5 * l + 1] = 0.45f;
+    }
+    nexp_flow_sample s;
+    make_sample(21, 12, 0.15, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s.image);
+    nexp_learned_zero_grads(m);
+    double loss = 0.0;
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_loss_grad(m, s.image, s.flow, s.mask, 1.0, &loss, NULL, NULL), NEXP_OK);
+    float *g = malloc(m->n_params * sizeof(float)), *p0 = malloc(m->n_params * sizeof(float));
+    memcpy(g, m->grads, m->n_params * sizeof(float));
+    memcpy(p0, m->params, m->n_params * sizeof(float));
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 3);
+    int good = 0, trials = 6;
+    for (int t = 0; t < trials; t++) {
+        /* a random direction over all parameters, and one per tensor group for the small ones */
+        float *v = malloc(m->n_params * sizeof(float));
+        fill_random(&rng, m->n_params, v, -1.0, 1.0);
+        double an = dot(m->n_params, g, v);
+        double hh = 1e-3, lp, lm;
+        for (size_t i = 0; i < m->n_params; i++) {
+            m->params[i] = p0[i] + (float)(hh * v[i]);
+        }
+        nexp_learned_loss_grad(m, s.image, s.flow, s.mask, 0.0, &lp, NULL, NULL);
+        for (size_t i = 0; i < m->n_params; i++) {
+            m->params[i] = p0[i] - (float)(hh * v[i]);
+        }
+        nexp_learned_loss_grad(m, s.image, s.flow, s.mask, 0.0, &lm, NULL, NULL);
+        memcpy(m->params, p0, m->n_params * sizeof(float));
+        double fd = (lp - lm) / (2 * hh);
+        good += close_rel(fd, an, 3e-2, 1e-3);
+        free(v);
+    }
+    CU_ASSERT_EQUAL(good, trials);
+    free(g);
+    free(p0);
+    nexp_flow_sample_clear(&s);
+    nexp_learned_free(m);
+}
+
+static void explicit_steps_obey_the_max_min_principle_for_random_weights(void)
+{
+    nexp_learned_spec spec = { 4, 3, 25 };
+    nexp_flow_sample s;
+    make_sample(4, 24, 0.1, &s);
+    nexp_stats su, sv;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        nexp_learned *m = NULL;
+        CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, seed, NULL), NEXP_OK);
+        /* large random weights drive tensors to extreme anisotropy and alpha near 0 and 1/2 */
+        nexp_rng rng;
+        nexp_rng_seed(&rng, seed * 7919);
+        for (size_t i = 0; i < m->n_params; i++) {
+            m->params[i] = (float)(3.0 * nexp_rng_normal(&rng));
+        }
+        nexp_field *out = NULL;
+        CU_ASSERT_EQUAL_FATAL(nexp_learned_inpaint(m, s.image, s.flow, s.mask, &out, NULL), NEXP_OK);
+        /* range of the known data */
+        double lo[2] = { 1e30, 1e30 }, hi[2] = { -1e30, -1e30 };
+        for (int y = 0; y < 24; y++) {
+            for (int x = 0; x < 24; x++) {
+                if (nexp_field_get(s.mask, 0, x, y) != 0.0f) {
+                    for (int c = 0; c < 2; c++) {
+                        lo[c] = fmin(lo[c], nexp_field_get(s.flow, c, x, y));
+                        hi[c] = fmax(hi[c], nexp_field_get(s.flow, c, x, y));
+                    }
+                }
+            }
+        }
+        nexp_field_stats(out, 0, &su, NULL);
+        nexp_field_stats(out, 1, &sv, NULL);
+        CU_ASSERT(su.min >= lo[0] - 1e-4 && su.max <= hi[0] + 1e-4);
+        CU_ASSERT(sv.min >= lo[1] - 1e-4 && sv.max <= hi[1] + 1e-4);
+        nexp_field_free(out);
+        nexp_learned_free(m);
+    }
+    nexp_flow_sample_clear(&s);
+}
+
+static void the_model_is_linear_in_the_flow_and_thread_count_independent(void)
+{
+    nexp_learned *m = NULL;
+    nexp_learned_spec spec = { 5, 3, 12 };
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 17, NULL), NEXP_OK);
+    nexp_flow_sample s;
+    /* large enough (> LEARNED_PAR_MIN pixels) for the kernels to run on two threads */
+    const int N = 130;
+    make_sample(8, N, 0.08, &s);
+    nexp_field *a = NULL, *b = NULL, *scaled = NULL;
+    nexp_set_threads(1);
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_inpaint(m, s.image, s.flow, s.mask, &a, NULL), NEXP_OK);
+    nexp_set_threads(2);
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_inpaint(m, s.image, s.flow, s.mask, &b, NULL), NEXP_OK);
+    nexp_set_threads(0);
+    int same = 1;
+    for (int c = 0; c < 2; c++) {
+        for (int y = 0; y < N; y++) {
+            same &= memcmp(nexp_field_row(a, c, y), nexp_field_row(b, c, y), N * sizeof(float)) == 0;
+        }
+    }
+    CU_ASSERT(same);
+    nexp_field_clone(&scaled, s.flow, NULL);
+    for (int c = 0; c < 2; c++) {
+        for (int y = 0; y < N; y++) {
+            for (int x = 0; x < N; x++) {
+                nexp_field_row(scaled, c, y)[x] *= -2.5f;
+            }
+        }
+    }
+    nexp_field_free(b);
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_inpaint(m, s.image, scaled, s.mask, &b, NULL), NEXP_OK);
+    double maxdiff = 0.0;
+    for (int c = 0; c < 2; c++) {
+        for (int y = 0; y < N; y++) {
+            for (int x = 0; x < N; x++) {
+                maxdiff = fmax(maxdiff, fabs(nexp_field_get(b, c, x, y) + 2.5 * nexp_field_get(a, c, x, y)));
+                if (nexp_field_get(s.mask, 0, x, y) != 0.0f) {
+                    CU_ASSERT_EQUAL(nexp_field_get(a, c, x, y), nexp_field_get(s.flow, c, x, y));
+                }
+            }
+        }
+    }
+    CU_ASSERT(maxdiff < 1e-4);
+    nexp_field_free(a);
+    nexp_field_free(b);
+    nexp_field_free(scaled);
+    nexp_flow_sample_clear(&s);
+    nexp_learned_free(m);
+}
+
+static nexp_train_options tiny_training(void)
+{
+    nexp_train_options o = NEXP_TRAIN_OPTIONS_INIT;
+    o.sample.crop = 24;
+    o.batch = 2;
+    o.iters = 12;
+    o.lr = 1e-2;
+    o.seed = 2385;
+    o.spec = (nexp_learned_spec){ 4, 2, 10 };
+    o.val_count = 4;
+    o.val_size = 32;
+    return o;
+}
+
+static void a_few_training_steps_lower_the_validation_error(void)
+{
+    nexp_train_options o = tiny_training();
+    o.iters = 24;
+    nexp_trainer *t = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&t, &o, &err), NEXP_OK);
+    double before = 0.0, after = 0.0, homog = 0.0;
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_validate(t, &before, &homog, &err), NEXP_OK);
+    while (t->iter < o.iters) {
+        double loss = 0.0, epe = 0.0;
+        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(t, &loss, &epe, &err), NEXP_OK);
+        CU_ASSERT(isfinite(loss) && loss >= epe);
+    }
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_validate(t, &after, NULL, &err), NEXP_OK);
+    CU_ASSERT(after < 0.98 * before);
+    CU_ASSERT(homog > 0.0);
+    nexp_trainer_free(t);
+}
+
+static void training_resumed_from_a_checkpoint_continues_bit_identically(void)
+{
+    nexp_train_options o = tiny_training();
+    o.iters = 6;
+    o.val_count = 0;
+    nexp_error err = NEXP_ERROR_INIT;
+    nexp_trainer *a = NULL, *b = NULL, *c = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&a, &o, &err), NEXP_OK);
+    while (a->iter < o.iters) {
+        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(a, NULL, NULL, &err), NEXP_OK);
+    }
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&b, &o, &err), NEXP_OK);
+    while (b->iter < 3) {
+        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(b, NULL, NULL, &err), NEXP_OK);
+    }
+    const char *path = nexp_test_tmp("resume.h5");
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_save(b, path, &err), NEXP_OK);
+    nexp_trainer_free(b);
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_resume(&c, path, &o, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(c->iter, 3);
+    while (c->iter < o.iters) {
+        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(c, NULL, NULL, &err), NEXP_OK);
+    }
+    CU_ASSERT_EQUAL(memcmp(a->model->params, c->model->params, a->model->n_params * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(memcmp(a->optim->m2, c->optim->m2, a->optim->n * sizeof(double)), 0);
+    CU_ASSERT_EQUAL(memcmp(a->rng.s, c->rng.s, sizeof a->rng.s), 0);
+    nexp_trainer_free(c);
+    /* a checkpoint refuses other sample options, naming the option */
+    o.sample.crop = 32;
+    CU_ASSERT_EQUAL(nexp_trainer_resume(&c, path, &o, &err), NEXP_ERR_MISMATCH);
+    CU_ASSERT(strstr(err.msg, "--crop 24") != NULL);
+    /* and is a model file */
+    nexp_learned *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_load(&m, path, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(m->n_params, a->model->n_params);
+    CU_ASSERT_EQUAL(m->spec.steps, 10);
+    nexp_learned_free(m);
+    nexp_trainer_free(a);
+}
+
+static void model_files_round_trip_and_foreign_files_are_refused(void)
+{
+    nexp_learned *m = NULL, *back = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    nexp_learned_spec spec = { 6, 4, 7 };
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 3, NULL), NEXP_OK);
+    const char *path = nexp_test_tmp("model.h5");
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_save(m, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_load(&back, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(back->spec.features, 6);
+    CU_ASSERT_EQUAL(back->spec.levels, 4);
+    CU_ASSERT_EQUAL(memcmp(m->params, back->params, m->n_params * sizeof(float)), 0);
+    CU_ASSERT_PTR_NOT_NULL(nexp_learned_tensor(back, "level.log_kappa"));
+    nexp_learned_free(back);
+    /* a field file is not a model */
+    nexp_field *f = NULL;
+    nexp_field_create(&f, 4, 4, 2, NULL);
+    const char *fpath = nexp_test_tmp("field.h5");
+    CU_ASSERT_EQUAL_FATAL(nexp_field_write(fpath, f, NULL), NEXP_OK);
+    CU_ASSERT_NOT_EQUAL(nexp_learned_load(&back, fpath, &err), NEXP_OK);
+    CU_ASSERT_PTR_NULL(back);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_learned_load(&back, nexp_test_tmp("no-such-model.h5"), &err), NEXP_ERR_IO);
+    /* inputs that do not fit */
+    nexp_field *img = NULL, *known = NULL, *out = NULL;
+    nexp_field_create(&img, 5, 4, 3, NULL);
+    nexp_field_create(&known, 4, 4, 1, NULL);
+    nexp_field_fill(known, 1.0f);
+    CU_ASSERT_EQUAL(nexp_learned_inpaint(m, img, f, known, &out, NULL), NEXP_ERR_SIZE);
+    nexp_field_free(img);
+    nexp_field_create(&img, 4, 4, 3, NULL);
+    nexp_field_fill(known, 0.0f);
+    CU_ASSERT_EQUAL(nexp_learned_inpaint(m, img, f, known, &out, NULL), NEXP_ERR_EMPTY);
+    CU_ASSERT_PTR_NULL(out);
+    nexp_field_free(img);
+    nexp_field_free(known);
+    nexp_field_free(f);
+    nexp_learned_free(m);
+    CU_ASSERT_EQUAL(nexp_learned_create(&m, &(nexp_learned_spec){ 0, 3, 3 }, 1, &err), NEXP_ERR_ARG);
+}
+
+/* The model shipped in data/, beside this file's folder. */
+static const char *shipped_model(void)
+{
+    static char buf[4096];
+    const char *here = __FILE__;
+    const char *slash = strrchr(here, '/');
+    snprintf(buf, sizeof buf, "%.*s/../data/inpaint-model.h5", slash ? (int)(slash - here) : 1, slash ? here : ".");
+    return buf;
+}
+
+static void the_shipped_model_beats_homogeneous_inpainting_on_the_chairs_crops_at_5_percent(void)
+{
+    nexp_learned *m = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_load(&m, shipped_model(), &err), NEXP_OK);
+    const char *pairs[2][2] = { { "flow/chairs-crops/00001_img1.ppm", "flow/chairs-crops/00001_flow.flo" },
+                                { "flow/chairs-crops/0000000-img_0.png", "flow/chairs-crops/0000000-flow_01.flo" } };
+    double sum_learned = 0.0, sum_homog = 0.0;
+    nexp_inpaint_options ho = nexp_inpaint_defaults(NEXP_INPAINT_HOMOGENEOUS);
+    for (int p = 0; p < 2; p++) {
+        nexp_field *img = NULL, *gt = NULL;
+        CU_ASSERT_EQUAL_FATAL(nexp_field_read(nexp_test_data(pairs[p][0]), &img, &err), NEXP_OK);
+        CU_ASSERT_EQUAL_FATAL(nexp_field_read(nexp_test_data(pairs[p][1]), &gt, &err), NEXP_OK);
+        for (uint64_t seed = 1; seed <= 5; seed++) {
+            nexp_rng rng;
+            nexp_rng_seed(&rng, seed);
+            nexp_field *mask = NULL, *a = NULL, *b = NULL;
+            CU_ASSERT_EQUAL_FATAL(nexp_random_mask(gt, 0.05, &rng, &mask, NULL), NEXP_OK);
+            CU_ASSERT_EQUAL_FATAL(nexp_learned_inpaint(m, img, gt, mask, &a, &err), NEXP_OK);
+            CU_ASSERT_EQUAL_FATAL(nexp_inpaint(gt, mask, NULL, &ho, &b, NULL, &err), NEXP_OK);
+            nexp_flow_errors ea, eb;
+            nexp_flow_errors_compute(a, gt, mask, &ea, NULL);
+            nexp_flow_errors_compute(b, gt, mask, &eb, NULL);
+            sum_learned += ea.all.epe;
+            sum_homog += eb.all.epe;
+            nexp_field_free(mask);
+            nexp_field_free(a);
+            nexp_field_free(b);
+        }
+        nexp_field_free(img);
+        nexp_field_free(gt);
+    }
+    CU_ASSERT(sum_learned < sum_homog);
+    nexp_learned_free(m);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        { "step_backward_matches_finite_differences", step_backward_matches_finite_differences },
+        { "tensor_backward_matches_finite_differences", tensor_backward_matches_finite_differences },
+        { "conv_and_upsample_backward_are_adjoint_to_their_forward",
+          conv_and_upsample_backward_are_adjoint_to_their_forward },
+        { "whole_pipeline_gradient_matches_finite_differences", whole_pipeline_gradient_matches_finite_differences },
+        { "explicit_steps_obey_the_max_min_principle_for_random_weights",
+          explicit_steps_obey_the_max_min_principle_for_random_weights },
+        { "the_model_is_linear_in_the_flow_and_thread_count_independent",
+          the_model_is_linear_in_the_flow_and_thread_count_independent },
+        { "a_few_training_steps_lower_the_validation_error", a_few_training_steps_lower_the_validation_error },
+        { "training_resumed_from_a_checkpoint_continues_bit_identically",
+          training_resumed_from_a_checkpoint_continues_bit_identically },
+        { "model_files_round_trip_and_foreign_files_are_refused", model_files_round_trip_and_foreign_files_are_refused },
+        { "the_shipped_model_beats_homogeneous_inpainting_on_the_chairs_crops_at_5_percent",
+          the_shipped_model_beats_homogeneous_inpainting_on_the_chairs_crops_at_5_percent },
+        CU_TEST_INFO_NULL,
+    };
+    return nexp_test_run("learned", tests);
+}

@@ -1,0 +1,202 @@
+/* Synthetic scenes: reproducibility, sizes, and the flow agreeing with the rendered frames. */
+#include <math.h>
+#include <string.h>
+
+#include "nexp_scene.h"
+#include "nexp.h"
+#include "testlib.h"
+
+static int fields_equal(const nexp_field *a, const nexp_field *b)
+{
+    if (a->width != b->width || a->height != b->height || a->channels != b->channels) {
+        return 0;
+    }
+    for (int c = 0; c < a->channels; c++) {
+        for (int y = 0; y < a->height; y++) {
+            if (memcmp(nexp_field_row(a, c, y), nexp_field_row(b, c, y), (size_t)a->width * sizeof(float)) != 0) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static double bilinear(const nexp_field *f, int c, double x, double y)
+{
+    int x0 = (int)floor(x), y0 = (int)floor(y);
+    int x1 = x0 + 1 < f->width ? x0 + 1 : x0, y1 = y0 + 1 < f->height ? y0 + 1 : y0;
+    double fx = x - x0, fy = y - y0;
+    double top = (1 - fx) * nexp_field_get(f, c, x0, y0) + fx * nexp_field_get(f, c, x1, y0);
+    double bot = (1 - fx) * nexp_field_get(f, c, x0, y1) + fx * nexp_field_get(f, c, x1, y1);
+    return (1 - fy) * top + fy * bot;
+}
+
+/* Mean |frame2(x + flow) - frame1(x)| over visible pixels, flow scaled by s. */
+static double warp_error(const nexp_scene *s, double scale, size_t *visible)
+{
+    double sum = 0.0;
+    size_t n = 0;
+    for (int y = 0; y < s->flow->height; y++) {
+        for (int x = 0; x < s->flow->width; x++) {
+            if (nexp_field_get(s->occlusion, 0, x, y) != 0.0f) {
+                continue;
+            }
+            double tx = x + scale * nexp_field_get(s->flow, 0, x, y);
+            double ty = y + scale * nexp_field_get(s->flow, 1, x, y);
+            if (tx < 0 || ty < 0 || tx > s->flow->width - 1 || ty > s->flow->height - 1) {
+                continue;
+            }
+            for (int c = 0; c < 3; c++) {
+                sum += fabs(bilinear(s->frame2, c, tx, ty) - nexp_field_get(s->frame1, c, x, y));
+            }
+            n++;
+        }
+    }
+    *visible = n;
+    return n ? sum / (3.0 * (double)n) : 0.0;
+}
+
+static void scene_is_reproducible_by_seed_and_differs_between_seeds(void)
+{
+    nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
+    o.width = 61;
+    o.height = 47;
+    nexp_scene *a = NULL, *b = NULL, *c = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, 2385, &a, NULL), NEXP_OK);
+    nexp_set_threads(1);
+    CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, 2385, &b, NULL), NEXP_OK);
+    nexp_set_threads(0);
+    CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, 2386, &c, NULL), NEXP_OK);
+    CU_ASSERT(fields_equal(a->frame1, b->frame1));
+    CU_ASSERT(fields_equal(a->frame2, b->frame2));
+    CU_ASSERT(fields_equal(a->flow, b->flow));
+    CU_ASSERT(fields_equal(a->occlusion, b->occlusion));
+    CU_ASSERT_FALSE(fields_equal(a->frame1, c->frame1));
+    CU_ASSERT_FALSE(fields_equal(a->flow, c->flow));
+    nexp_scene_free(a);
+    nexp_scene_free(b);
+    nexp_scene_free(c);
+    nexp_scene_free(NULL);
+}
+
+static void scene_has_the_requested_size_channels_and_value_ranges(void)
+{
+    nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
+    o.width = 73;
+    o.height = 29;
+    o.max_translation = 5.5;
+    o.max_deformation = 0.05;
+    nexp_scene *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, 7, &s, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(s->frame1->width, 73);
+    CU_ASSERT_EQUAL(s->frame2->height, 29);
+    CU_ASSERT_EQUAL(s->frame1->channels, 3);
+    CU_ASSERT_EQUAL(s->flow->channels, 2);
+    CU_ASSERT_EQUAL(s->occlusion->channels, 1);
+    CU_ASSERT_EQUAL(s->flow->kind, NEXP_KIND_FLOW);
+    nexp_stats st;
+    for (int c = 0; c < 3; c++) {
+        nexp_field_stats(s->frame1, c, &st, NULL);
+        CU_ASSERT(st.min >= 0.0 && st.max <= 255.0 && st.std > 1.0);
+    }
+    /* |u| <= t + d * (distance to the layer centre): centres lie inside the frame */
+    double bound = 5.5 + 0.05 * 2.0 * (73 + 29);
+    nexp_flow_stats fs;
+    CU_ASSERT_EQUAL(nexp_flow_stats_compute(s->flow, &fs, NULL), NEXP_OK);
+    CU_ASSERT(fs.max_flow > 0.1 && fs.max_flow <= bound);
+    CU_ASSERT_EQUAL(fs.unknown, 0);
+    nexp_scene_free(s);
+}
+
+static void frame2_at_x_plus_flow_matches_frame1_at_visible_pixels(void)
+{
+    nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
+    o.width = 120;
+    o.height = 90;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        nexp_scene *s = NULL;
+        CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, seed, &s, NULL), NEXP_OK);
+        size_t n_true = 0, n_zero = 0;
+        double e_true = warp_error(s, 1.0, &n_true);
+        double e_zero = warp_error(s, 0.0, &n_zero);
+        CU_ASSERT(n_true > (size_t)(0.5 * 120 * 90));
+        /* only the bilinear resampling of frame 2 separates the two */
+        CU_ASSERT(e_true < 2.5);
+        CU_ASSERT(e_zero > 3.0 * e_true);
+        nexp_scene_free(s);
+    }
+}
+
+static void occlusions_appear_where_layers_overlap_or_leave_the_frame(void)
+{
+    nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
+    o.width = 96;
+    o.height = 64;
+    o.layers = 5;
+    o.max_translation = 6.0;
+    size_t occluded = 0, total = 0;
+    for (uint64_t seed = 10; seed < 14; seed++) {
+        nexp_scene *s = NULL;
+        CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, seed, &s, NULL), NEXP_OK);
+        for (int y = 0; y < 64; y++) {
+            for (int x = 0; x < 96; x++) {
+                float v = nexp_field_get(s->occlusion, 0, x, y);
+                CU_ASSERT(v == 0.0f || v == 1.0f);
+                occluded += v != 0.0f;
+                total++;
+            }
+        }
+        nexp_scene_free(s);
+    }
+    CU_ASSERT(occluded > total / 100);
+    CU_ASSERT(occluded < total / 2);
+    /* no motion: nothing is occluded and the frames are identical */
+    o.max_translation = 0.0;
+    o.max_deformation = 0.0;
+    nexp_scene *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, 3, &s, NULL), NEXP_OK);
+    CU_ASSERT(fields_equal(s->frame1, s->frame2));
+    nexp_stats st;
+    nexp_field_stats(s->occlusion, 0, &st, NULL);
+    CU_ASSERT_EQUAL(st.max, 0.0);
+    nexp_scene_free(s);
+}
+
+static void scene_refuses_bad_options_with_a_message(void)
+{
+    nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
+    nexp_scene *s = (nexp_scene *)1;
+    nexp_error err = NEXP_ERROR_INIT;
+    o.width = 1;
+    CU_ASSERT_EQUAL(nexp_scene_generate(&o, 1, &s, &err), NEXP_ERR_ARG);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT(strstr(err.msg, "at least 2") != NULL);
+    o = (nexp_scene_options)NEXP_SCENE_OPTIONS_INIT;
+    o.max_deformation = 0.9;
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_scene_generate(&o, 1, &s, &err), NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "max_deformation") != NULL);
+    o = (nexp_scene_options)NEXP_SCENE_OPTIONS_INIT;
+    o.layers = 99;
+    CU_ASSERT_EQUAL(nexp_scene_generate(&o, 1, &s, NULL), NEXP_ERR_ARG);
+    o.layers = 0;
+    o.max_translation = NAN;
+    CU_ASSERT_EQUAL(nexp_scene_generate(&o, 1, &s, NULL), NEXP_ERR_ARG);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        { "scene_is_reproducible_by_seed_and_differs_between_seeds",
+          scene_is_reproducible_by_seed_and_differs_between_seeds },
+        { "scene_has_the_requested_size_channels_and_value_ranges",
+          scene_has_the_requested_size_channels_and_value_ranges },
+        { "frame2_at_x_plus_flow_matches_frame1_at_visible_pixels",
+          frame2_at_x_plus_flow_matches_frame1_at_visible_pixels },
+        { "occlusions_appear_where_layers_overlap_or_leave_the_frame",
+          occlusions_appear_where_layers_overlap_or_leave_the_frame },
+        { "scene_refuses_bad_options_with_a_message", scene_refuses_bad_options_with_a_message },
+        CU_TEST_INFO_NULL,
+    };
+    return nexp_test_run("scene", tests);
+}
