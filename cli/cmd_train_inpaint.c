@@ -7,14 +7,6 @@
 #include "cli.h"
 #include "nexp_learned_train.h"
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
 static void usage(FILE *out)
 {
     nexp_train_options d = NEXP_TRAIN_OPTIONS_INIT;
@@ -195,16 +187,12 @@ static int cmd_train_inpaint(int argc, char **argv)
                 t->model->spec.steps, o.data, o.sample.crop, o.batch, o.sample.density_min, o.sample.density_max,
                 t->iter, o.iters);
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_interrupts();
     nexp_progress *p = nexp_progress_create("train-inpaint", o.iters - t->iter > 0 ? o.iters - t->iter : 1,
                                             cli_progress_mode(quiet), stderr);
     const long start = t->iter;
     double avg_loss = 0.0, avg_epe = 0.0;
-    while (t->iter < o.iters && !interrupted) {
+    while (t->iter < o.iters && !cli_interrupted()) {
         double loss = 0.0, epe = 0.0;
         st = nexp_trainer_step(t, &loss, &epe, &err);
         if (st == NEXP_ERR_NONFINITE) {
@@ -240,11 +228,13 @@ static int cmd_train_inpaint(int argc, char **argv)
         }
     }
     nexp_progress_finish(p);
-    if (interrupted) {
+    int sig = cli_interrupted();
+    if (sig != 0) {
         save_or_die(t, ckpt);
-        long at = t->iter;
+        fprintf(stderr, "nexp train-inpaint: interrupted (%s) at step %ld of %ld; checkpoint saved to %s (continue "
+                "with --resume)\n", sig == SIGINT ? "SIGINT" : "SIGTERM", t->iter, o.iters, ckpt);
         nexp_trainer_free(t);
-        cli_die("train-inpaint", "interrupted at step %ld; checkpoint saved to %s (continue with --resume)", at, ckpt);
+        return CLI_EXIT_SIGNAL_BASE + sig;
     }
     nexp_trainer_free(t);
     return CLI_EXIT_OK;

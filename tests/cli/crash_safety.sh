@@ -2,7 +2,8 @@
 # Crash safety of long runs: 'nexp node fit' killed with SIGKILL at seeded random moments (the fresh
 # run and then its first resume), resumed to the end, must leave only loadable checkpoints and end
 # bit-identically to an uninterrupted run; SIGINT/SIGTERM stop after saving (exit 130/143);
-# 'nexp simulate' killed while writing never leaves a partial file under the final name.
+# 'nexp simulate' killed while writing never leaves a partial file under the final name; 'nexp
+# train-inpaint' killed and resumed ends bit-identically too.
 # Temporary files ".NAME.tmp.PID.N" may survive a SIGKILL; nexp leaves them (it cannot tell a dead
 # writer's file from a live one's on a shared file system), so only they may appear besides NAME.
 . "$(dirname "$0")/lib.sh.inc"
@@ -129,4 +130,44 @@ echo "simulate: $((TRIALS / 2)) trials, $sim_kills SIGKILLs of running runs, $si
   "$partial partial outputs"
 expect "simulate kills leave no partial output" test "$partial" -eq 0
 expect "simulate kills leave no stray files" test "$sim_stray" -eq 0
+
+# train-inpaint killed with SIGKILL (fresh run, then its first resume), resumed to the end: the
+# checkpoint always opens and the final weights, Adam moments and RNG equal an uninterrupted run's.
+TRAIN=(train-inpaint --iters 60 --save-every 4 --val-every 0 --crop 24 --batch 1 --features 4 --levels 2
+  --steps 6 --seed 5 --threads 1 --quiet)
+tfingerprint() {
+  h5dump -m %.17g -g /model -d /train/rng -d /train/adam_m1 -d /train/adam_m2 -a /train/iter "$1" | tail -n +2
+}
+start=$(now_ms)
+check "uninterrupted reference training" 0 "$NEXP" "${TRAIN[@]}" --ckpt "$T/tref.h5"
+dur=$(($(now_ms) - start + 30))
+tfingerprint "$T/tref.h5" >"$T/tref.fp"
+expect "training fingerprint has the weights" grep -q "/model" "$T/tref.fp"
+tkills=0 tcorrupt=0 tstray=0 tdiffer=0
+for i in $(seq 1 $((TRIALS / 2))); do
+  d="$T/train$i"
+  mkdir -p "$d"
+  run_killed $((RANDOM % (dur * 9 / 10))) "${TRAIN[@]}" --ckpt "$d/m.h5"
+  tkills=$((tkills + killed))
+  if [ -e "$d/m.h5" ]; then
+    h5dump -H "$d/m.h5" >/dev/null 2>&1 || { tcorrupt=$((tcorrupt + 1)); echo "train trial $i: corrupt checkpoint"; }
+    run_killed $((RANDOM % dur)) "${TRAIN[@]}" --ckpt "$d/m.h5" --resume
+    tkills=$((tkills + killed))
+  fi
+  only_final_or_temp "$d" m.h5 || tstray=$((tstray + 1))
+  if [ -e "$d/m.h5" ]; then
+    h5dump -H "$d/m.h5" >/dev/null 2>&1 || { tcorrupt=$((tcorrupt + 1)); echo "train trial $i: corrupt checkpoint"; }
+    "$NEXP" "${TRAIN[@]}" --ckpt "$d/m.h5" --resume >/dev/null 2>&1 || echo "train trial $i: resume failed"
+  else
+    "$NEXP" "${TRAIN[@]}" --ckpt "$d/m.h5" >/dev/null 2>&1 || echo "train trial $i: fresh run failed"
+  fi
+  if ! tfingerprint "$d/m.h5" 2>/dev/null | cmp -s - "$T/tref.fp"; then
+    tdiffer=$((tdiffer + 1)); echo "train trial $i: final checkpoint differs from the uninterrupted run"
+  fi
+done
+echo "train-inpaint: $((TRIALS / 2)) trials, $tkills SIGKILLs of running trainings, $tcorrupt corrupt," \
+  "$tstray stray, $tdiffer differing"
+expect "no training checkpoint is corrupt after SIGKILL" test "$tcorrupt" -eq 0
+expect "no stray files besides the training checkpoint and temporaries" test "$tstray" -eq 0
+expect "every resumed training ends bit-identically" test "$tdiffer" -eq 0
 finish
