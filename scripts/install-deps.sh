@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git
+  python3                 # the CLI tests check JSON output with its json module
   libfftw3-dev            # FFTW3 (float + double, with the OpenMP threads libraries)
   libsundials-dev         # SUNDIALS 6.4: CVODE, CVODES, ARKODE
   libhdf5-dev hdf5-tools  # HDF5 C library, h5dump
