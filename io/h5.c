@@ -166,6 +166,10 @@ static hid_t strong_close_fapl(void)
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl >= 0) {
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+#if H5_VERSION_GE(1, 10, 7)
+        /* lock as usual, but do not fail on file systems without locks (NFS, some containers) */
+        H5Pset_file_locking(fapl, 1, 1);
+#endif
     }
     return fapl;
 }
@@ -1461,6 +1465,193 @@ nexp_status nexp_h5_read_array(nexp_h5_file *h, const char *path, nexp_h5_type t
     }
     h5_quiet q = quiet_begin();
     st = array_read(h, path, type, rank, dims, data, err);
+    quiet_end(q);
+    return with_path(st, err, h->path);
+}
+
+/* ---- records: arrays growing along an unlimited first axis -------------------------------------- */
+
+static nexp_status append_create(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const hsize_t *rec,
+                                 size_t rec_bytes, hid_t *d, nexp_error *err)
+{
+    hsize_t dims[NEXP_H5_MAX_RANK], maxdims[NEXP_H5_MAX_RANK], chunk[NEXP_H5_MAX_RANK];
+    dims[0] = 0;
+    maxdims[0] = H5S_UNLIMITED;
+    chunk[0] = rec_bytes >= 65536 ? 1 : 65536 / rec_bytes;
+    for (int i = 0; i < rank; i++) {
+        dims[i + 1] = maxdims[i + 1] = chunk[i + 1] = rec[i];
+    }
+    hid_t space = H5Screate_simple(rank + 1, dims, maxdims);
+    hid_t dcpl = compressed_dcpl(rank + 1, chunk);
+    hid_t lcpl = link_create_plist();
+    *d = H5Dcreate2(h->fid, path, file_type_of(type), space, lcpl, dcpl, H5P_DEFAULT);
+    nexp_status st = *d < 0 ? h5_fail(err, NEXP_ERR_IO, "cannot create dataset '%s'", path) : NEXP_OK;
+    close_id(lcpl);
+    close_id(dcpl);
+    close_id(space);
+    return st;
+}
+
+/* Open an appendable dataset and check that records of (type, rank, rec) fit it; *n = records. */
+static nexp_status append_open(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const hsize_t *rec,
+                               hid_t *d, hsize_t *n, nexp_error *err)
+{
+    nexp_status st = open_dataset(h->fid, path, d, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    hid_t space = H5Dget_space(*d);
+    hid_t t = H5Dget_type(*d);
+    hsize_t dims[32], maxdims[32];
+    int r = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    int ok = r == rank + 1 && H5Sget_simple_extent_dims(space, dims, maxdims) >= 0 && maxdims[0] == H5S_UNLIMITED &&
+             H5Tequal(t, file_type_of(type)) > 0;
+    for (int i = 0; ok && i < rank; i++) {
+        ok = dims[i + 1] == rec[i];
+    }
+    close_id(t);
+    close_id(space);
+    if (!ok) {
+        size_t want[NEXP_H5_MAX_RANK];
+        for (int i = 0; i < rank; i++) {
+            want[i] = (size_t)rec[i];
+        }
+        char shape[160];
+        format_shape(shape, sizeof shape, rank, want);
+        return nexp_error_set(err, NEXP_ERR_MISMATCH,
+                              "%s: cannot append %s records of shape %s (not a growing array of that type and shape)",
+                              path, nexp_h5_type_name(type), shape);
+    }
+    *n = dims[0];
+    return NEXP_OK;
+}
+
+static nexp_status records_append(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
+                                  const void *data, nexp_error *err)
+{
+    nexp_status st = check_writable(h, err);
+    if (st == NEXP_OK) {
+        st = check_name(path, err);
+    }
+    if (st != NEXP_OK) {
+        return st;
+    }
+    if (!type_valid(type)) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "%s: unknown element type %d", path, (int)type);
+    }
+    if (rank < 0 || rank > NEXP_H5_MAX_RANK - 1 || (rank > 0 && dims == NULL) || data == NULL) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "%s: a record needs data and a rank of 0..%d", path,
+                              NEXP_H5_MAX_RANK - 1);
+    }
+    hsize_t rec[NEXP_H5_MAX_RANK];
+    size_t rec_bytes = H5Tget_size(file_type_of(type));
+    for (int i = 0; i < rank; i++) {
+        rec[i] = dims[i];
+        if (dims[i] == 0 || nexp_size_mul(rec_bytes, dims[i], &rec_bytes) != 0 || rec_bytes > ((size_t)1 << 30)) {
+            return nexp_error_set(err, NEXP_ERR_ARG, "%s: records must be non-empty and at most 1 GiB", path);
+        }
+    }
+    hid_t d = -1, fspace = -1, mspace = -1;
+    hsize_t n = 0;
+    if (object_exists(h->fid, path) == 0) {
+        st = append_create(h, path, type, rank, rec, rec_bytes, &d, err);
+    } else {
+        st = append_open(h, path, type, rank, rec, &d, &n, err);
+    }
+    if (st != NEXP_OK) {
+        close_id(d);
+        return st;
+    }
+    hsize_t size[NEXP_H5_MAX_RANK], start[NEXP_H5_MAX_RANK] = { 0 }, count[NEXP_H5_MAX_RANK];
+    size[0] = n + 1;
+    start[0] = n;
+    count[0] = 1;
+    for (int i = 0; i < rank; i++) {
+        size[i + 1] = count[i + 1] = rec[i];
+    }
+    if (H5Dset_extent(d, size) < 0 || (fspace = H5Dget_space(d)) < 0 ||
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        (mspace = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, rec, NULL)) < 0 ||
+        H5Dwrite(d, mem_type_of(type), mspace, fspace, H5P_DEFAULT, data) < 0) {
+        st = h5_fail(err, NEXP_ERR_IO, "cannot append record %llu to '%s'", (unsigned long long)n, path);
+    }
+    close_id(mspace);
+    close_id(fspace);
+    close_id(d);
+    return st;
+}
+
+nexp_status nexp_h5_append(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
+                           const void *data, nexp_error *err)
+{
+    nexp_status st = check_handle(h, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    h5_quiet q = quiet_begin();
+    st = records_append(h, path, type, rank, dims, data, err);
+    quiet_end(q);
+    return with_path(st, err, h->path);
+}
+
+static nexp_status records_read(nexp_h5_file *h, const char *path, nexp_h5_type type, size_t first, size_t count,
+                                void *data, nexp_error *err)
+{
+    if (!type_valid(type)) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "%s: unknown element type %d", path, (int)type);
+    }
+    hid_t d = -1, fspace = -1, mspace = -1;
+    nexp_h5_array_meta info;
+    nexp_status st = open_dataset(h->fid, path, &d, err);
+    if (st == NEXP_OK) {
+        st = info_of(d, path, &info, err);
+    }
+    if (st == NEXP_OK && info.rank < 1) {
+        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s: a scalar has no records", path);
+    }
+    if (st == NEXP_OK && (first > info.dims[0] || count > info.dims[0] - first)) {
+        st = nexp_error_set(err, NEXP_ERR_ARG, "%s: records [%zu, %zu) out of range (the array has %zu)", path, first,
+                            first + count, info.dims[0]);
+    }
+    int ok = 0;
+    nexp_h5_type stored;
+    if (st == NEXP_OK) {
+        st = stored_type(d, path, type, &stored, &ok, err);
+    }
+    if (st == NEXP_OK && !ok) {
+        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s: stored as %s, cannot be read as %s without loss", path,
+                            nexp_h5_type_name(stored), nexp_h5_type_name(type));
+    }
+    if (st == NEXP_OK && count > 0 && info.count > 0) {
+        hsize_t start[NEXP_H5_MAX_RANK] = { 0 }, cnt[NEXP_H5_MAX_RANK];
+        start[0] = first;
+        cnt[0] = count;
+        for (int i = 1; i < info.rank; i++) {
+            cnt[i] = info.dims[i];
+        }
+        if (data == NULL || (fspace = H5Dget_space(d)) < 0 ||
+            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0 ||
+            (mspace = H5Screate_simple(info.rank, cnt, NULL)) < 0 ||
+            H5Dread(d, mem_type_of(type), mspace, fspace, H5P_DEFAULT, data) < 0) {
+            st = data == NULL ? nexp_error_set(err, NEXP_ERR_ARG, "%s: no buffer to read into", path)
+                              : h5_fail(err, NEXP_ERR_FORMAT, "cannot read records of '%s'", path);
+        }
+    }
+    close_id(mspace);
+    close_id(fspace);
+    close_id(d);
+    return st;
+}
+
+nexp_status nexp_h5_read_records(nexp_h5_file *h, const char *path, nexp_h5_type type, size_t first, size_t count,
+                                 void *data, nexp_error *err)
+{
+    nexp_status st = check_handle(h, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    h5_quiet q = quiet_begin();
+    st = records_read(h, path, type, first, count, data, err);
     quiet_end(q);
     return with_path(st, err, h->path);
 }

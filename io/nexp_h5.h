@@ -180,6 +180,24 @@ nexp_status nexp_h5_array_info(nexp_h5_file *h, const char *path, nexp_h5_array_
 nexp_status nexp_h5_read_array(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
                                void *data, nexp_error *err);
 
+/* Records: an array that grows along an unlimited first axis, one record per call, e.g. an ODE
+ * trajectory written while it is integrated:
+ *
+ *   size_t n[1] = { 3 };
+ *   nexp_h5_append(h, "traj/y", NEXP_H5_DOUBLE, 1, n, y, &err);     // "traj/y" becomes (steps, 3)
+ *   nexp_h5_append(h, "traj/t", NEXP_H5_DOUBLE, 0, NULL, &t, &err); // "traj/t" becomes (steps)
+ *
+ * The first append creates the dataset (shape (0, dims...) growing to (n, dims...), chunked,
+ * shuffled, deflate-compressed); later appends must use the same type and record shape, else
+ * NEXP_ERR_MISMATCH. Records have rank 0..NEXP_H5_MAX_RANK - 1 and no zero-length axis. */
+nexp_status nexp_h5_append(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
+                           const void *data, nexp_error *err);
+/* Read records [first, first + count) of the array at path (rank >= 1; any dataset, growing or
+ * not) into data as type (conversions as for nexp_h5_read_array); a record has the shape of
+ * dims[1..] from nexp_h5_array_info. */
+nexp_status nexp_h5_read_records(nexp_h5_file *h, const char *path, nexp_h5_type type, size_t first, size_t count,
+                                 void *data, nexp_error *err);
+
 /* Attributes on any object (path "/" is the root group); writing creates a missing group at path
  * and replaces an attribute of the same name. */
 nexp_status nexp_h5_write_attr_string(nexp_h5_file *h, const char *path, const char *name, const char *value,

@@ -637,6 +637,67 @@ static void numeric_datasets_of_other_types_read_as_fields_within_the_limits(voi
     CU_ASSERT_PTR_NULL(f);
 }
 
+/* Lotka-Volterra-like trajectory: records appended one step at a time, as an ODE driver would. */
+static void records_append_one_step_at_a_time_and_read_back_in_ranges(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", nexp_test_tmp("trajectory.h5"));
+    nexp_h5_file *h = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    const size_t n2[1] = { 2 }, n3[1] = { 3 };
+    double y[2] = { 30.0, 4.0 }, t = 1900.0;
+    const int steps = 300;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_create(&h, path, &err), NEXP_OK);
+    for (int k = 0; k < steps; k++) {
+        CU_ASSERT_EQUAL(nexp_h5_append(h, "traj/y", NEXP_H5_DOUBLE, 1, n2, y, &err), NEXP_OK);
+        CU_ASSERT_EQUAL(nexp_h5_append(h, "traj/t", NEXP_H5_DOUBLE, 0, NULL, &t, &err), NEXP_OK);
+        double dy0 = 0.02 * (0.55 * y[0] - 0.028 * y[0] * y[1]), dy1 = 0.02 * (-0.84 * y[1] + 0.026 * y[0] * y[1]);
+        y[0] += dy0;
+        y[1] += dy1;
+        t += 0.02;
+    }
+    CU_ASSERT_EQUAL(nexp_h5_append(h, "traj/y", NEXP_H5_DOUBLE, 1, n3, y, &err), NEXP_ERR_MISMATCH);
+    CU_ASSERT(strstr(err.msg, "shape (3)") != NULL);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_h5_append(h, "traj/y", NEXP_H5_FLOAT, 1, n2, y, &err), NEXP_ERR_MISMATCH);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_h5_commit(h, &err), NEXP_OK);
+    nexp_h5_close(h);
+
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_open_read(&h, path, &err), NEXP_OK);
+    nexp_h5_array_meta info;
+    CU_ASSERT_EQUAL(nexp_h5_array_info(h, "traj/y", &info, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(info.rank, 2);
+    CU_ASSERT_EQUAL(info.dims[0], (size_t)steps);
+    CU_ASSERT_EQUAL(info.dims[1], 2);
+    double *all = malloc(sizeof(double) * 2 * steps), *ts = malloc(sizeof(double) * steps), part[6];
+    const size_t dims[2] = { (size_t)steps, 2 }, tdims[1] = { (size_t)steps };
+    CU_ASSERT_EQUAL(nexp_h5_read_array(h, "traj/y", NEXP_H5_DOUBLE, 2, dims, all, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_read_array(h, "traj/t", NEXP_H5_DOUBLE, 1, tdims, ts, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(all[0], 30.0);
+    CU_ASSERT_EQUAL(ts[0], 1900.0);
+    CU_ASSERT_EQUAL(nexp_h5_read_records(h, "traj/y", NEXP_H5_DOUBLE, 150, 3, part, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(memcmp(part, &all[300], sizeof part), 0);
+    CU_ASSERT_EQUAL(nexp_h5_read_records(h, "traj/y", NEXP_H5_DOUBLE, 298, 3, part, &err), NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "[298, 301) out of range") != NULL);
+    nexp_error_clear(&err);
+    for (int k = 1; k < steps; k++) {
+        CU_ASSERT_FATAL(ts[k] > ts[k - 1]);
+    }
+    /* the last state equals what the loop computed before its final update, so recompute it */
+    double yl[2] = { 30.0, 4.0 };
+    for (int k = 0; k < steps - 1; k++) {
+        double dy0 = 0.02 * (0.55 * yl[0] - 0.028 * yl[0] * yl[1]), dy1 = 0.02 * (-0.84 * yl[1] + 0.026 * yl[0] * yl[1]);
+        yl[0] += dy0;
+        yl[1] += dy1;
+    }
+    CU_ASSERT_EQUAL(all[2 * (steps - 1)], yl[0]);
+    CU_ASSERT_EQUAL(all[2 * (steps - 1) + 1], yl[1]);
+    free(all);
+    free(ts);
+    nexp_h5_close(h);
+}
+
 static CU_TestInfo tests[] = {
     { "field_round_trips_bit_identically_with_its_attributes", field_round_trips_bit_identically_with_its_attributes },
     { "flow_with_unknown_vectors_keeps_its_mask", flow_with_unknown_vectors_keeps_its_mask },
@@ -657,6 +718,8 @@ static CU_TestInfo tests[] = {
     { "mask_of_the_wrong_shape_is_refused", mask_of_the_wrong_shape_is_refused },
     { "numeric_datasets_of_other_types_read_as_fields_within_the_limits",
       numeric_datasets_of_other_types_read_as_fields_within_the_limits },
+    { "records_append_one_step_at_a_time_and_read_back_in_ranges",
+      records_append_one_step_at_a_time_and_read_back_in_ranges },
     CU_TEST_INFO_NULL,
 };
 
