@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "nexp.h"
+#include "nexp_checkpoint.h"
+#include "nexp_h5.h"
 #include "nexp_layers.h"
 #include "nexp_mlp.h"
 #include "nexp_net.h"
@@ -893,6 +895,283 @@ static void unet_results_do_not_depend_on_the_thread_count(void)
     nexp_net_free(net);
 }
 
+/* ---- checkpoints -------------------------------------------------------------------------------- */
+
+/* One training step of the MLP on a minibatch of 8 points of sin drawn with rng. */
+static void mlp_train_step(nexp_mlp *m, nexp_mlp_workspace *ws, nexp_optim *opt, nexp_rng *rng)
+{
+    double x[8], y[8], v[8];
+    for (int i = 0; i < 8; i++) {
+        x[i] = nexp_rng_range(rng, -M_PI, M_PI);
+    }
+    nexp_mlp_forward(m, ws, 8, x, y, NULL);
+    for (int i = 0; i < 8; i++) {
+        v[i] = 2.0 * (y[i] - sin(x[i])) / 8.0;
+    }
+    nexp_mlp_zero_grad(m);
+    nexp_mlp_vjp(m, ws, 8, x, v, NULL, NULL, m->grads, NULL);
+    nexp_optim_step_f64(opt, m->params, m->grads, NULL, NULL);
+}
+
+static nexp_status write_user_extra(nexp_h5_file *h, void *user, nexp_error *err)
+{
+    size_t dims[1] = { 2 };
+    return nexp_h5_write_array(h, "user/normalisation", NEXP_H5_DOUBLE, 1, dims, user, err);
+}
+
+static void mlp_checkpoint_round_trips_parameters_optimiser_rng_and_metadata(void)
+{
+    nexp_mlp_spec spec;
+    nexp_mlp_spec_init(&spec, 1, 12, 2, 1, NEXP_ACT_GELU, NULL);
+    nexp_mlp *m = NULL, *back = NULL;
+    nexp_mlp_workspace *ws = NULL;
+    nexp_optim *opt = NULL, *oback = NULL;
+    nexp_optim_config c = NEXP_OPTIM_CONFIG_INIT;
+    c.kind = NEXP_OPTIM_ADAMW;
+    c.weight_decay = 0.01;
+    c.schedule = NEXP_SCHEDULE_STEP;
+    c.step_size = 7;
+    c.gamma = 0.5;
+    CU_ASSERT_EQUAL_FATAL(nexp_mlp_create(&spec, 8, &m, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_mlp_workspace_create(m, 8, &ws, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_optim_create(&c, m->n_params, &opt, NULL), NEXP_OK);
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 3);
+    for (int i = 0; i < 10; i++) {
+        mlp_train_step(m, ws, opt, &rng);
+    }
+    double norm[2] = { 2.385, -0.173 };
+    nexp_ckpt_state st = NEXP_CKPT_STATE_INIT;
+    st.step = 10;
+    st.rng = &rng;
+    st.metadata = "nexp test --seed 3";
+    st.extra = write_user_extra;
+    st.extra_user = norm;
+    const char *path = nexp_test_tmp("mlp_ckpt.h5");
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_checkpoint_save_mlp(path, m, opt, &st, &err), NEXP_OK);
+    nexp_ckpt_info info;
+    CU_ASSERT_EQUAL_FATAL(nexp_checkpoint_load_mlp(path, &back, &oback, &info, &err), NEXP_OK);
+    CU_ASSERT(nexp_mlp_spec_equal(&back->spec, &m->spec));
+    CU_ASSERT_EQUAL(memcmp(back->params, m->params, m->n_params * sizeof(double)), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(oback);
+    CU_ASSERT_EQUAL(oback->step, 10);
+    CU_ASSERT_EQUAL(oback->cfg.kind, NEXP_OPTIM_ADAMW);
+    CU_ASSERT_EQUAL(oback->cfg.step_size, 7);
+    CU_ASSERT_EQUAL(memcmp(oback->m1, opt->m1, opt->n * sizeof(double)), 0);
+    CU_ASSERT_EQUAL(memcmp(oback->m2, opt->m2, opt->n * sizeof(double)), 0);
+    CU_ASSERT_EQUAL(info.step, 10);
+    CU_ASSERT(info.has_rng && memcmp(info.rng.s, rng.s, sizeof rng.s) == 0);
+    CU_ASSERT_STRING_EQUAL(info.metadata, "nexp test --seed 3");
+    nexp_ckpt_info_clear(&info);
+    nexp_h5_file *h = NULL;
+    double nb[2] = { 0, 0 };
+    size_t dims[1] = { 2 };
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_open_read(&h, path, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_read_array(h, "user/normalisation", NEXP_H5_DOUBLE, 1, dims, nb, NULL), NEXP_OK);
+    CU_ASSERT(nb[0] == 2.385 && nb[1] == -0.173);
+    nexp_h5_close(h);
+    nexp_optim_free(oback);
+    nexp_mlp_free(back);
+    nexp_optim_free(opt);
+    nexp_mlp_workspace_free(ws);
+    nexp_mlp_free(m);
+}
+
+/* Runs n steps from the current state, saving after k steps to path and, if resume, continuing
+ * from what the file alone rebuilds. Returns the final model. */
+static nexp_mlp *mlp_run(int n, int k, const char *path)
+{
+    nexp_mlp_spec spec;
+    nexp_mlp_spec_init(&spec, 1, 16, 1, 1, NEXP_ACT_TANH, NULL);
+    nexp_mlp *m = NULL;
+    nexp_mlp_workspace *ws = NULL;
+    nexp_optim *opt = NULL;
+    nexp_optim_config c = NEXP_OPTIM_CONFIG_INIT;
+    c.lr = 0.01;
+    c.clip_norm = 0.5;
+    c.schedule = NEXP_SCHEDULE_COSINE;
+    c.total_steps = n;
+    nexp_mlp_create(&spec, 21, &m, NULL);
+    nexp_optim_create(&c, m->n_params, &opt, NULL);
+    nexp_mlp_workspace_create(m, 8, &ws, NULL);
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 1234);
+    for (int it = 0; it < n; it++) {
+        if (path != NULL && it == k) {
+            nexp_ckpt_state st = NEXP_CKPT_STATE_INIT;
+            st.step = it;
+            st.rng = &rng;
+            CU_ASSERT_EQUAL_FATAL(nexp_checkpoint_save_mlp(path, m, opt, &st, NULL), NEXP_OK);
+            nexp_mlp_free(m);
+            nexp_optim_free(opt);
+            nexp_mlp_workspace_free(ws);
+            memset(&rng, 0, sizeof rng);
+            nexp_ckpt_info info;
+            CU_ASSERT_EQUAL_FATAL(nexp_checkpoint_load_mlp(path, &m, &opt, &info, NULL), NEXP_OK);
+            CU_ASSERT_EQUAL(info.step, k);
+            rng = info.rng;
+            nexp_ckpt_info_clear(&info);
+            nexp_mlp_workspace_create(m, 8, &ws, NULL);
+        }
+        mlp_train_step(m, ws, opt, &rng);
+    }
+    nexp_optim_free(opt);
+    nexp_mlp_workspace_free(ws);
+    return m;
+}
+
+static void resuming_an_mlp_from_a_checkpoint_is_bit_identical(void)
+{
+    nexp_mlp *a = mlp_run(60, 0, NULL);
+    nexp_mlp *b = mlp_run(60, 23, nexp_test_tmp("resume_mlp.h5"));
+    CU_ASSERT_EQUAL(memcmp(a->params, b->params, a->n_params * sizeof(double)), 0);
+    nexp_mlp_free(a);
+    nexp_mlp_free(b);
+}
+
+/* The same for a U-Net trained with AdamW on random images; restore into existing objects. */
+static void net_run(int n, int k, const char *path, float *out, size_t n_out)
+{
+    nexp_unet_config u = NEXP_UNET_CONFIG_INIT;
+    u.widths[0] = 4, u.widths[1] = 6, u.widths[2] = 8;
+    u.head_levels = 0x3;
+    u.out_channels = 2;
+    nexp_net_spec spec;
+    nexp_unet_spec(&u, &spec, NULL);
+    nexp_net *net = NULL;
+    nexp_net_plan *plan = NULL;
+    nexp_optim *opt = NULL;
+    nexp_optim_config c = NEXP_OPTIM_CONFIG_INIT;
+    c.kind = NEXP_OPTIM_ADAMW;
+    c.weight_decay = 0.05;
+    nexp_net_create(&spec, 4, &net, NULL);
+    nexp_net_plan_create(net, 2, 16, 16, &plan, NULL);
+    nexp_optim_create(&c, net->n_params, &opt, NULL);
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 77);
+    float x[2 * 3 * 256], d0[2 * 2 * 256], d1[2 * 2 * 64];
+    for (int it = 0; it < n; it++) {
+        if (path != NULL && it == k) {
+            nexp_ckpt_state st = NEXP_CKPT_STATE_INIT;
+            st.step = it;
+            st.rng = &rng;
+            CU_ASSERT_EQUAL_FATAL(nexp_checkpoint_save_net(path, net, opt, &st, NULL), NEXP_OK);
+            nexp_net_init(net, 999); /* scramble, then restore */
+            memset(opt->m1, 0, opt->n * sizeof(double));
+            nexp_rng_seed(&rng, 5);
+            nexp_ckpt_info info;
+            CU_ASSERT_EQUAL_FATAL(nexp_checkpoint_restore_net(path, net, opt, &info, NULL), NEXP_OK);
+            rng = info.rng;
+            nexp_ckpt_info_clear(&info);
+        }
+        for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+            x[i] = (float)nexp_rng_uniform(&rng);
+        }
+        nexp_net_forward(net, plan, x, NULL);
+        const float *o0 = nexp_net_output(plan, 0, NULL), *o1 = nexp_net_output(plan, 1, NULL);
+        for (size_t i = 0; i < sizeof d0 / sizeof d0[0]; i++) {
+            d0[i] = o0[i] - x[i];
+        }
+        for (size_t i = 0; i < sizeof d1 / sizeof d1[0]; i++) {
+            d1[i] = o1[i];
+        }
+        const float *douts[2] = { d0, d1 };
+        nexp_net_zero_grad(net);
+        nexp_net_backward(net, plan, douts, NULL, net->grads, NULL);
+        nexp_optim_step_f32(opt, net->params, net->grads, NULL, NULL);
+    }
+    CU_ASSERT_EQUAL(net->n_params, n_out);
+    memcpy(out, net->params, n_out * sizeof(float));
+    nexp_optim_free(opt);
+    nexp_net_plan_free(plan);
+    nexp_net_free(net);
+}
+
+static void resuming_a_unet_from_a_checkpoint_is_bit_identical(void)
+{
+    /* widths 4, 6, 8 with two heads of 2 channels */
+    size_t n = (3 * 4 * 9 + 4) + (4 * 6 * 9 + 6) + (6 * 6 * 9 + 6) + (6 * 8 * 9 + 8) + (8 * 8 * 9 + 8) +
+               (14 * 6 * 9 + 6) + (6 * 2 + 2) + (10 * 4 * 9 + 4) + (4 * 2 + 2);
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    net_run(6, 0, NULL, a, n);
+    net_run(6, 2, nexp_test_tmp("resume_net.h5"), b, n);
+    CU_ASSERT_EQUAL(memcmp(a, b, n * sizeof(float)), 0);
+    free(a);
+    free(b);
+}
+
+static void damaged_foreign_or_mismatched_checkpoints_give_clear_errors(void)
+{
+    nexp_mlp_spec spec, other;
+    nexp_mlp_spec_init(&spec, 2, 50, 1, 2, NEXP_ACT_TANH, NULL);
+    nexp_mlp_spec_init(&other, 2, 40, 1, 2, NEXP_ACT_TANH, NULL);
+    nexp_mlp *m = NULL, *o = NULL, *back = NULL;
+    nexp_mlp_create(&spec, 1, &m, NULL);
+    nexp_mlp_create(&other, 2, &o, NULL);
+    char good[4096];
+    snprintf(good, sizeof good, "%s", nexp_test_tmp("good_ckpt.h5")); /* nexp_test_tmp reuses its buffer */
+    CU_ASSERT_EQUAL_FATAL(nexp_checkpoint_save_mlp(good, m, NULL, NULL, NULL), NEXP_OK);
+    size_t len = 0;
+    unsigned char *bytes = nexp_test_read_bytes(good, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bytes);
+    nexp_error err = NEXP_ERROR_INIT;
+    /* truncated */
+    const char *cut = nexp_test_tmp("truncated_ckpt.h5");
+    nexp_test_write_bytes(cut, bytes, len / 2);
+    CU_ASSERT_NOT_EQUAL(nexp_checkpoint_load_mlp(cut, &back, NULL, NULL, &err), NEXP_OK);
+    CU_ASSERT_PTR_NULL(back);
+    CU_ASSERT(strstr(err.msg, "truncated_ckpt.h5") != NULL);
+    /* not HDF5 at all */
+    nexp_error_clear(&err);
+    const char *junk = nexp_test_tmp("junk_ckpt.h5");
+    nexp_test_write_bytes(junk, "PIEH not a checkpoint", 21);
+    CU_ASSERT_EQUAL(nexp_checkpoint_load_mlp(junk, &back, NULL, NULL, &err), NEXP_ERR_FORMAT);
+    /* an HDF5 file that is not a checkpoint */
+    nexp_error_clear(&err);
+    const char *foreign = nexp_test_tmp("foreign_ckpt.h5");
+    nexp_field *f = NULL;
+    nexp_field_create(&f, 4, 3, 1, NULL);
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_write_field(foreign, NULL, f, NULL, NULL), NEXP_OK);
+    nexp_field_free(f);
+    CU_ASSERT_EQUAL(nexp_checkpoint_load_mlp(foreign, &back, NULL, NULL, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT(strstr(err.msg, "not an nexp checkpoint") != NULL);
+    /* a different architecture: restore refuses and leaves the model untouched */
+    nexp_error_clear(&err);
+    double keep = o->params[5];
+    CU_ASSERT_EQUAL(nexp_checkpoint_restore_mlp(good, o, NULL, NULL, &err), NEXP_ERR_MISMATCH);
+    CU_ASSERT(strstr(err.msg, "model spec differs") != NULL && strstr(err.msg, "2 50:tanh 2:identity") != NULL &&
+              strstr(err.msg, "2 40:tanh 2:identity") != NULL);
+    CU_ASSERT_EQUAL(o->params[5], keep);
+    /* asking for an optimiser state that was not saved */
+    nexp_optim_config c = NEXP_OPTIM_CONFIG_INIT;
+    nexp_optim *opt = NULL;
+    nexp_optim_create(&c, m->n_params, &opt, NULL);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_checkpoint_restore_mlp(good, m, opt, NULL, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT(strstr(err.msg, "no optimiser state") != NULL);
+    /* a net checkpoint read as an MLP */
+    nexp_net_spec ns;
+    nexp_net_spec_begin(&ns, 1, NULL);
+    nexp_net_mark_head(&ns, nexp_net_add_conv(&ns, 0, 2, 3, 1, NEXP_PAD_ZERO, NEXP_ACT_RELU, NULL), NULL);
+    nexp_net *net = NULL;
+    nexp_net_create(&ns, 1, &net, NULL);
+    const char *netp = nexp_test_tmp("net_ckpt.h5");
+    CU_ASSERT_EQUAL_FATAL(nexp_checkpoint_save_net(netp, net, NULL, NULL, NULL), NEXP_OK);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_checkpoint_load_mlp(netp, &back, NULL, NULL, &err), NEXP_ERR_MISMATCH);
+    CU_ASSERT(strstr(err.msg, "holds a \"net\" model") != NULL);
+    nexp_net *nback = NULL;
+    CU_ASSERT_EQUAL(nexp_checkpoint_load_net(netp, &nback, NULL, NULL, NULL), NEXP_OK);
+    CU_ASSERT(nback != NULL && memcmp(nback->params, net->params, net->n_params * sizeof(float)) == 0);
+    nexp_net_free(nback);
+    nexp_net_free(net);
+    nexp_optim_free(opt);
+    free(bytes);
+    nexp_mlp_free(m);
+    nexp_mlp_free(o);
+}
+
 static CU_TestInfo tests[] = {
     { "mlp_vjp_and_jvp_match_central_differences_for_every_activation",
       mlp_vjp_and_jvp_match_central_differences_for_every_activation },
@@ -919,6 +1198,12 @@ static CU_TestInfo tests[] = {
     { "net_spec_text_round_trips_and_errors_name_the_line", net_spec_text_round_trips_and_errors_name_the_line },
     { "tiny_conv_net_learns_a_known_3x3_filter", tiny_conv_net_learns_a_known_3x3_filter },
     { "unet_results_do_not_depend_on_the_thread_count", unet_results_do_not_depend_on_the_thread_count },
+    { "mlp_checkpoint_round_trips_parameters_optimiser_rng_and_metadata",
+      mlp_checkpoint_round_trips_parameters_optimiser_rng_and_metadata },
+    { "resuming_an_mlp_from_a_checkpoint_is_bit_identical", resuming_an_mlp_from_a_checkpoint_is_bit_identical },
+    { "resuming_a_unet_from_a_checkpoint_is_bit_identical", resuming_a_unet_from_a_checkpoint_is_bit_identical },
+    { "damaged_foreign_or_mismatched_checkpoints_give_clear_errors",
+      damaged_foreign_or_mismatched_checkpoints_give_clear_errors },
     CU_TEST_INFO_NULL,
 };
 
