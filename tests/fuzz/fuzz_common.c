@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <hdf5.h>
+#include <zlib.h>
 
 #include "nexp_field.h"
 
@@ -64,6 +66,33 @@ const char *nexp_fuzz_file(const uint8_t *data, size_t size, const char *suffix)
     return path;
 }
 
+const char *nexp_fuzz_png_file(const uint8_t *data, size_t size, const char *suffix)
+{
+    uint8_t *copy = malloc(size > 0 ? size : 1);
+    if (copy == NULL) {
+        abort();
+    }
+    memcpy(copy, data, size);
+    /* signature (8 bytes), then chunks: length (4, big-endian), type (4), data, CRC of type + data */
+    size_t pos = 8;
+    while (pos + 12 <= size) {
+        size_t len = (size_t)copy[pos] << 24 | (size_t)copy[pos + 1] << 16 | (size_t)copy[pos + 2] << 8 | copy[pos + 3];
+        if (len > size - pos - 12) {
+            break;
+        }
+        uLong crc = crc32(0L, copy + pos + 4, (uInt)(len + 4));
+        uint8_t *p = copy + pos + 8 + len;
+        p[0] = (uint8_t)(crc >> 24);
+        p[1] = (uint8_t)(crc >> 16);
+        p[2] = (uint8_t)(crc >> 8);
+        p[3] = (uint8_t)crc;
+        pos += 12 + len;
+    }
+    const char *path = nexp_fuzz_file(copy, size, suffix);
+    free(copy);
+    return path;
+}
+
 static void fuzz_finding(const char *what)
 {
     fprintf(stderr, "nexp fuzz: %s\n", what);
@@ -74,6 +103,15 @@ void nexp_fuzz_check_error(nexp_status st, const nexp_error *err)
 {
     if (st == NEXP_OK || err->code != st || err->msg[0] == '\0') {
         fuzz_finding("a failure without its status and message in err");
+    }
+}
+
+void nexp_fuzz_check_h5_closed(void)
+{
+    ssize_t files = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+    if (files != 0) {
+        fprintf(stderr, "nexp fuzz: %zd HDF5 objects left open\n", files);
+        abort();
     }
 }
 

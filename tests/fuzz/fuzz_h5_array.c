@@ -147,10 +147,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nexp_status st = nexp_h5_open_read(&h, path, &err);
     if (st != NEXP_OK) {
         nexp_fuzz_check_error(st, &err);
+        nexp_fuzz_check_h5_closed();
         return 0;
     }
     int budget = FUZZ_MAX_OBJECTS;
     fuzz_walk(h, "/", 0, &budget);
     nexp_h5_close(h);
+    nexp_fuzz_check_h5_closed();
     return 0;
 }

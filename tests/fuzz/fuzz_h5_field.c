@@ -22,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st = nexp_h5_series_length(path, "field", &n, &err);
     if (st != NEXP_OK) {
         nexp_fuzz_check_error(st, &err);
+        nexp_fuzz_check_h5_closed();
         return 0;
     }
     if (n < 0) {
@@ -36,5 +37,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st = nexp_h5_series_read_frame(path, "field", frames[i], &f, &t, &err);
         nexp_fuzz_check_field(st, f, &err);
     }
+    nexp_fuzz_check_h5_closed();
     return 0;
 }

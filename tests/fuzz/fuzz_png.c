@@ -6,7 +6,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *path = nexp_fuzz_file(data, size, ".png");
+    const char *path = nexp_fuzz_png_file(data, size, ".png");
     nexp_error err = NEXP_ERROR_INIT;
     nexp_field *f = NULL;
     nexp_status st = nexp_png_read(path, &f, &err);
