@@ -56,6 +56,16 @@ static int png_read_inner(png_ctx *c)
         snprintf(c->msg, sizeof c->msg, "%s", inner.msg);
         return -1;
     }
+    /* The same bound for the stored rows (one filter byte each), checked before libpng allocates
+     * its row buffers: a tiny file claiming a 2^30-pixel-wide row would otherwise cost gigabytes. */
+    size_t stored;
+    if (nexp_size_mul(png_get_rowbytes(c->png, c->info) + 1, (size_t)h, &stored) != 0 ||
+        stored / PNG_MAX_INFLATE > c->file_size) {
+        c->code = NEXP_ERR_FORMAT;
+        snprintf(c->msg, sizeof c->msg, "truncated: a %u x %u image cannot fit in %zu bytes", (unsigned)w,
+                 (unsigned)h, c->file_size);
+        return -1;
+    }
     if (color == PNG_COLOR_TYPE_PALETTE) {
         png_set_palette_to_rgb(c->png);
     }

@@ -508,6 +508,11 @@ static void png_reader_refuses_huge_claimed_sizes_before_allocating(void)
     expect_read_error(nexp_png_read, path, NEXP_ERR_FORMAT, "cannot fit");
     png_with_claimed_size(path, 100000, 100000);
     expect_read_error(nexp_png_read, path, NEXP_ERR_TOO_LARGE, "exceed");
+    /* one row of 2^30 RGB pixels: refused before libpng allocates its 3 GiB row buffers (found by
+     * fuzzing: a 56-byte file made the reader allocate and clear them) */
+    png_with_claimed_size(path, 1U << 30, 1);
+    expect_read_error(nexp_png_read, path, NEXP_ERR_FORMAT, "cannot fit");
+    expect_read_error(nexp_kitti_read, path, NEXP_ERR_FORMAT, "cannot fit");
     png_with_claimed_size(path, 0x7fffffffU, 0x7fffffffU);
     expect_read_error(nexp_png_read, path, NEXP_ERR_TOO_LARGE, NULL);
     png_with_claimed_size(path, 0, 5);
