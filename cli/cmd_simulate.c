@@ -210,7 +210,9 @@ static int cmd_simulate(int argc, char **argv)
         ps.title = info->summary;
         ps.xlabel = "t";
         ps.ylabel = "state";
-        if (nexp_plot_write_png(plot, &ps, s, info->n, &err) != NEXP_OK) {
+        nexp_status pst = nexp_plot_write_png(plot, &ps, s, info->n, &err);
+        nexp_plot_release_caches();
+        if (pst != NEXP_OK) {
             cli_die_err(CMD, &err);
         }
     }

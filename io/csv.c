@@ -68,8 +68,15 @@ static int split_fields(char *line, char **fields, int max)
     return n;
 }
 
+/* Blank lines and comment lines (first non-blank character '#') carry no data. */
 static int is_blank(const char *s)
 {
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    if (*s == '#') {
+        return 1;
+    }
     for (; *s; s++) {
         if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') {
             return 0;
@@ -487,6 +494,15 @@ nexp_status nexp_trajectory_write(const char *path, const char *time_name, const
         n >= CSV_MAX_COLS) {
         return nexp_error_set(err, NEXP_ERR_ARG, "trajectory: need a path, names, times and states");
     }
+    {
+        char *copy = dup_str(state_names);
+        char *fields[CSV_MAX_COLS];
+        int k = copy ? split_fields(copy, fields, CSV_MAX_COLS) : -2;
+        free(copy);
+        if (k != n) {
+            return nexp_error_set(err, NEXP_ERR_ARG, "trajectory: %d state names for %d states", k, n);
+        }
+    }
     if (has_suffix(path, ".h5")) {
         nexp_h5_file *h = NULL;
         size_t dt[1] = { (size_t)nt }, dy[2] = { (size_t)nt, (size_t)n };
@@ -532,4 +548,142 @@ done:
     free(names);
     free(table);
     return st;
+}
+
+nexp_status nexp_series_read_h5(const char *path, const char *time_col, const char *state_cols, nexp_series **out,
+                                nexp_error *err)
+{
+    if (path == NULL || out == NULL) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "series: need a path and an output");
+    }
+    *out = NULL;
+    nexp_h5_file *h = NULL;
+    nexp_series *s = NULL;
+    char *tname = NULL, *snames = NULL, *want = NULL;
+    double *T = NULL, *Yall = NULL;
+    nexp_status st = nexp_h5_open_read(&h, path, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    nexp_h5_array_meta mt, my;
+    if ((st = nexp_h5_array_info(h, "time", &mt, err)) || (st = nexp_h5_array_info(h, "states", &my, err)) ||
+        (st = nexp_h5_read_attr_string(h, "/", "time_name", &tname, err)) ||
+        (st = nexp_h5_read_attr_string(h, "/", "state_names", &snames, err))) {
+        goto fail;
+    }
+    if (mt.rank != 1 || my.rank != 2 || my.dims[0] != mt.dims[0] || my.dims[1] < 1 || my.dims[1] >= CSV_MAX_COLS) {
+        st = nexp_error_set(err, NEXP_ERR_FORMAT, "%s: time (T) and states (T, n) do not fit together", path);
+        goto fail;
+    }
+    if (time_col != NULL && strcmp(time_col, tname) != 0) {
+        st = nexp_error_set(err, NEXP_ERR_FORMAT, "%s: no time '%s' (the file's time is '%s')", path, time_col, tname);
+        goto fail;
+    }
+    long nt = (long)mt.dims[0];
+    int nall = (int)my.dims[1];
+    char *names[CSV_MAX_COLS], *picks[CSV_MAX_COLS];
+    int idx[CSV_MAX_COLS];
+    if (split_fields(snames, names, CSV_MAX_COLS) != nall) {
+        st = nexp_error_set(err, NEXP_ERR_FORMAT, "%s: state_names does not name %d states", path, nall);
+        goto fail;
+    }
+    int ns = nall;
+    for (int i = 0; i < nall; i++) {
+        idx[i] = i;
+    }
+    if (state_cols != NULL) {
+        want = dup_str(state_cols);
+        if (want == NULL) {
+            st = nexp_error_set(err, NEXP_ERR_NOMEM, "series: out of memory");
+            goto fail;
+        }
+        ns = split_fields(want, picks, CSV_MAX_COLS);
+        for (int i = 0; i < ns; i++) {
+            idx[i] = find_col(names, nall, picks[i]);
+            if (idx[i] < 0) {
+                st = missing_column(err, path, picks[i], names, nall);
+                goto fail;
+            }
+        }
+    }
+    T = malloc((size_t)nt * sizeof *T);
+    Yall = malloc((size_t)nt * nall * sizeof *Yall);
+    s = calloc(1, sizeof *s);
+    if (T == NULL || Yall == NULL || s == NULL) {
+        st = nexp_error_set(err, NEXP_ERR_NOMEM, "series: out of memory");
+        goto fail;
+    }
+    if ((st = nexp_h5_read_array(h, "time", NEXP_H5_DOUBLE, 1, mt.dims, T, err)) ||
+        (st = nexp_h5_read_array(h, "states", NEXP_H5_DOUBLE, 2, my.dims, Yall, err))) {
+        goto fail;
+    }
+    s->n_states = ns;
+    s->n_groups = 1;
+    s->n_rows = nt;
+    s->time_name = dup_str(tname);
+    s->state_names = calloc((size_t)ns, sizeof *s->state_names);
+    s->group_names = calloc(1, sizeof *s->group_names);
+    s->group_start = calloc(2, sizeof *s->group_start);
+    s->y = malloc((size_t)nt * ns * sizeof *s->y);
+    if (s->time_name == NULL || s->state_names == NULL || s->group_names == NULL || s->group_start == NULL ||
+        s->y == NULL || (s->group_names[0] = dup_str("all")) == NULL) {
+        st = nexp_error_set(err, NEXP_ERR_NOMEM, "series: out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < ns; i++) {
+        if ((s->state_names[i] = dup_str(names[idx[i]])) == NULL) {
+            st = nexp_error_set(err, NEXP_ERR_NOMEM, "series: out of memory");
+            goto fail;
+        }
+    }
+    s->group_start[1] = nt;
+    if (nt < 2) {
+        st = nexp_error_set(err, NEXP_ERR_FORMAT, "%s: the series has a single time point (need at least 2)", path);
+        goto fail;
+    }
+    for (long r = 0; r < nt; r++) {
+        if (!isfinite(T[r])) {
+            st = nexp_error_set(err, NEXP_ERR_NONFINITE, "%s: time %ld is NaN or infinite", path, r);
+            goto fail;
+        }
+        if (r > 0 && !(T[r] > T[r - 1])) {
+            st = nexp_error_set(err, NEXP_ERR_FORMAT, "%s: %s %g at row %ld (after %g)", path,
+                                T[r] == T[r - 1] ? "duplicate time" : "times are not increasing:", T[r], r, T[r - 1]);
+            goto fail;
+        }
+        for (int i = 0; i < ns; i++) {
+            double v = Yall[(size_t)r * nall + idx[i]];
+            if (!isfinite(v)) {
+                st = nexp_error_set(err, NEXP_ERR_NONFINITE, "%s: state '%s' at row %ld is NaN or infinite", path,
+                                    names[idx[i]], r);
+                goto fail;
+            }
+            s->y[(size_t)r * ns + i] = v;
+        }
+    }
+    s->t = T;
+    T = NULL;
+    *out = s;
+    s = NULL;
+fail:
+    nexp_series_free(s);
+    free(T);
+    free(Yall);
+    free(tname);
+    free(snames);
+    free(want);
+    nexp_h5_close(h);
+    return st;
+}
+
+nexp_status nexp_series_read(const char *path, const char *time_col, const char *state_cols, const char *group_col,
+                             nexp_series **out, nexp_error *err)
+{
+    if (path != NULL && has_suffix(path, ".h5")) {
+        if (group_col != NULL) {
+            return nexp_error_set(err, NEXP_ERR_ARG, "%s: an HDF5 trajectory has no group column", path);
+        }
+        return nexp_series_read_h5(path, time_col, state_cols, out, err);
+    }
+    return nexp_series_read_csv(path, time_col, state_cols, group_col, out, err);
 }

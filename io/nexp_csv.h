@@ -9,7 +9,7 @@
  *   nexp_csv_write("run.csv", names, 3, table, nrows, &err);                    // atomic
  *
  * Reading: the first line is a header of column names; fields are separated by commas and may be
- * double-quoted ("Subject"); blank lines are skipped. The caller names the time column, the state
+ * double-quoted ("Subject"); blank lines and comment lines starting with '#' are skipped. The caller names the time column, the state
  * columns (comma-separated; NULL: every other column except the group column) and optionally a
  * group column whose values split the rows into trajectories (one per subject), kept in order of
  * first appearance. Errors name the file, the line and the column: a missing column, a ragged row,
@@ -41,6 +41,14 @@ typedef struct nexp_series {
 
 nexp_status nexp_series_read_csv(const char *path, const char *time_col, const char *state_cols,
                                  const char *group_col, nexp_series **out, nexp_error *err);
+/* A trajectory file written by nexp_trajectory_write (.h5: datasets time and states, attribute
+ * state_names) as a one-group series; state_cols (comma-separated, NULL: all) picks states by name,
+ * time_col (may be NULL) must match the file's time name. Same validation as the CSV reader. */
+nexp_status nexp_series_read_h5(const char *path, const char *time_col, const char *state_cols, nexp_series **out,
+                                nexp_error *err);
+/* By extension: .h5 with nexp_series_read_h5 (group_col must be NULL), anything else as CSV. */
+nexp_status nexp_series_read(const char *path, const char *time_col, const char *state_cols, const char *group_col,
+                             nexp_series **out, nexp_error *err);
 void nexp_series_free(nexp_series *s);
 /* Number of rows of group g. */
 long nexp_series_rows(const nexp_series *s, int g);

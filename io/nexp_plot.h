@@ -44,6 +44,11 @@ typedef struct nexp_plot_spec {
 nexp_status nexp_plot_write_png(const char *path, const nexp_plot_spec *spec, const nexp_plot_series *series,
                                 int n_series, nexp_error *err);
 
+/* Releases the process-wide caches cairo and fontconfig keep after drawing text (font maps, the
+ * font configuration: cairo_debug_reset_static_data and FcFini): call it once before exit in
+ * programs checked for leaks, when no plot is being drawn in any thread. */
+void nexp_plot_release_caches(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
 /* Line and scatter plots drawn with cairo and written as PNG through an atomic file. */
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -273,4 +274,10 @@ nexp_status nexp_plot_write_png(const char *path, const nexp_plot_spec *spec, co
     }
     cairo_surface_destroy(surf);
     return st;
+}
+
+void nexp_plot_release_caches(void)
+{
+    cairo_debug_reset_static_data();
+    FcFini();
 }

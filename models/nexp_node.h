@@ -1,16 +1,18 @@
-/* nexp_node.h — neural ODEs and universal differential equations: dy/dt = g(t, y; p) + f_theta(y).
+/* nexp_node.h — neural ODEs and universal differential equations: dy/dt = g(t, y; p) + f_theta(t, y).
  *
  *   nexp_node_spec spec = NEXP_NODE_SPEC_INIT;            // pure network, 2 -> 50 (tanh) -> 2
  *   spec.n = 2; spec.hidden = 50; spec.input = NEXP_NODE_INPUT_CUBE;
  *   nexp_node *m = NULL;
  *   nexp_node_create(&spec, 42, &m, &err);                 // or spec.physics = "lotka-volterra"
  *   nexp_node_work *w = NULL;  nexp_node_work_create(m, 20, &w, &err);   // batches of <= 20
- *   nexp_node_batch b = { 20, 10, t, y0, yobs };           // 20 windows of 10 times, stacked
- *   nexp_node_loss_grad(m, w, &b, &gopt, &loss, grad, &err);   // grad: (n_theta + n_p)
- *   nexp_node_predict(m, w, t0, y0, nt, t, &odeopt, Y, &err);
+ *   nexp_node_batch b = { 20, 10, t, y0, yobs, NULL };     // 20 windows of 10 times, stacked
+ *   nexp_ode_grad_options g = NEXP_ODE_GRAD_OPTIONS_INIT;  // CVODES adjoint
+ *   nexp_node_loss_grad(m, w, &b, NEXP_NODE_LOSS_L1, &g, &loss, grad, NULL, NULL, &err);  // grad: n_params
+ *   nexp_node_predict(m, w, t0, y0, nt, t, &g.ode, Y, &err);
  *
  * The model: y has n states; the network sees x = phi((y - mu) / sigma) (phi the identity or y^3
- * elementwise) and contributes sigma * f_theta(x), so mu and sigma (the data normalisation) keep
+ * elementwise; with time_input also (t - t_mu) / t_sigma, for non-autonomous dynamics
+ * f_theta(t, y)) and contributes sigma * f_theta(x), so mu and sigma (the data normalisation) keep
  * the network's inputs and outputs near unit size while the state stays in data units, where the
  * optional physics term g (a built-in: lotka-volterra, pendulum, pk, linear, or the caller's own
  * callbacks) with trainable parameters p lives. The trainable parameters form one flat block
@@ -70,10 +72,11 @@ typedef struct nexp_node_spec {
     nexp_node_input input;
     const char *physics;            /* built-in physics name, NULL or "none": pure network */
     const nexp_node_physics *custom; /* the caller's physics (overrides physics); copied */
-    double net_scale;               /* initial output layer multiplied by this (small: start near g) */
+    double net_scale;               /* initial output layer multiplied by this (0: start exactly at g) */
+    int time_input;                 /* 1: the network also sees (t - t_mu) / t_sigma (non-autonomous) */
 } nexp_node_spec;
 
-#define NEXP_NODE_SPEC_INIT { 0, 50, 1, NEXP_ACT_TANH, NEXP_NODE_INPUT_IDENTITY, NULL, NULL, 1.0 }
+#define NEXP_NODE_SPEC_INIT { 0, 50, 1, NEXP_ACT_TANH, NEXP_NODE_INPUT_IDENTITY, NULL, NULL, 1.0, 0 }
 
 typedef struct nexp_node {
     int n;
@@ -85,6 +88,8 @@ typedef struct nexp_node {
     int n_params;                 /* n_theta + np */
     double *params;               /* owned (n_params): theta, then p */
     double *mu, *sigma;           /* owned (n): normalisation; 0 and 1 by default */
+    int time_input;               /* 1: the network's last input is (t - t_mu) / t_sigma */
+    double t_mu, t_sigma;         /* time normalisation; 0 and 1 by default */
     double *mlp_own_params;       /* internal: the network's own block while mlp->params views params */
 } nexp_node;
 
@@ -92,6 +97,8 @@ nexp_status nexp_node_create(const nexp_node_spec *spec, uint64_t seed, nexp_nod
 void nexp_node_free(nexp_node *m);
 /* Sets mu and sigma (n each; sigma > 0). */
 nexp_status nexp_node_set_normalisation(nexp_node *m, const double *mu, const double *sigma, nexp_error *err);
+/* Sets the time normalisation of a network with time input (t_sigma > 0). */
+nexp_status nexp_node_set_time_normalisation(nexp_node *m, double t_mu, double t_sigma, nexp_error *err);
 /* The physics parameters inside m->params. */
 double *nexp_node_physics_params(nexp_node *m);
 

@@ -102,12 +102,16 @@ nexp_status nexp_node_create(const nexp_node_spec *spec, uint64_t seed, nexp_nod
     nexp_status st = NEXP_OK;
     m->n = spec->n;
     m->input = spec->input;
+    m->time_input = spec->hidden > 0 && spec->time_input ? 1 : 0;
+    m->t_mu = 0.0;
+    m->t_sigma = 1.0;
     m->physics = phys;
     snprintf(m->physics_name, sizeof m->physics_name, "%s", phys.f ? (phys.name ? phys.name : "custom") : "none");
     m->physics.name = m->physics_name;
     if (spec->hidden > 0) {
         nexp_mlp_spec ms;
-        if ((st = nexp_mlp_spec_init(&ms, spec->n, spec->hidden, spec->layers, spec->n, spec->act, err)) ||
+        if ((st = nexp_mlp_spec_init(&ms, spec->n + m->time_input, spec->hidden, spec->layers, spec->n, spec->act,
+                                     err)) ||
             (st = nexp_mlp_create(&ms, seed, &m->mlp, err))) {
             goto fail;
         }
@@ -147,6 +151,16 @@ nexp_status nexp_node_create(const nexp_node_spec *spec, uint64_t seed, nexp_nod
 fail:
     nexp_node_free(m);
     return st;
+}
+
+nexp_status nexp_node_set_time_normalisation(nexp_node *m, double t_mu, double t_sigma, nexp_error *err)
+{
+    if (!isfinite(t_mu) || !(t_sigma > 0.0) || !isfinite(t_sigma)) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "node: time normalisation needs a finite mean and a positive scale");
+    }
+    m->t_mu = t_mu;
+    m->t_sigma = t_sigma;
+    return NEXP_OK;
 }
 
 nexp_status nexp_node_set_normalisation(nexp_node *m, const double *mu, const double *sigma, nexp_error *err)
@@ -198,7 +212,7 @@ nexp_status nexp_node_work_create(const nexp_node *m, int max_batch, nexp_node_w
     nexp_status st = NEXP_OK;
     w->m = m;
     w->max_batch = max_batch;
-    size_t bn = (size_t)max_batch * m->n, bw = (size_t)max_batch * max_width(m);
+    size_t bn = (size_t)max_batch * (m->n + 1), bw = (size_t)max_batch * max_width(m);
     w->z = malloc(4 * bn * sizeof *w->z);
     w->a = malloc(4 * bw * sizeof *w->a);
     w->gy = malloc(((size_t)m->n + m->np + 1) * sizeof *w->gy);
@@ -225,15 +239,23 @@ fail:
 
 /* ---- the right-hand side and its products ----------------------------------------------------- */
 
-/* z = (y - mu) / sigma and x = phi(z) for the B rows. */
-static void net_inputs(const nexp_node *m, nexp_node_work *w, const double *y)
+static double toff(const nexp_node_work *w, int b)
 {
-    const int n = m->n;
+    return w->t_offset ? w->t_offset[b] : 0.0;
+}
+
+/* z = (y - mu) / sigma and the network's rows x = (phi(z), [(t - t_mu) / t_sigma]) (width nin). */
+static void net_inputs(const nexp_node *m, nexp_node_work *w, double t, const double *y)
+{
+    const int n = m->n, nin = n + m->time_input;
     for (int b = 0; b < w->B; b++) {
         for (int i = 0; i < n; i++) {
             double z = (y[b * n + i] - m->mu[i]) / m->sigma[i];
             w->z[b * n + i] = z;
-            w->x[b * n + i] = m->input == NEXP_NODE_INPUT_CUBE ? z * z * z : z;
+            w->x[b * nin + i] = m->input == NEXP_NODE_INPUT_CUBE ? z * z * z : z;
+        }
+        if (m->time_input) {
+            w->x[b * nin + n] = (t + toff(w, b) - m->t_mu) / m->t_sigma;
         }
     }
 }
@@ -243,18 +265,13 @@ static double dphi(const nexp_node *m, double z)
     return m->input == NEXP_NODE_INPUT_CUBE ? 3.0 * z * z : 1.0;
 }
 
-static double toff(const nexp_node_work *w, int b)
-{
-    return w->t_offset ? w->t_offset[b] : 0.0;
-}
-
 static int node_rhs(double t, const double *y, double *ydot, void *user)
 {
     nexp_node_work *w = user;
     const nexp_node *m = w->m;
     const int n = m->n, B = w->B;
     if (m->mlp != NULL) {
-        net_inputs(m, w, y);
+        net_inputs(m, w, t, y);
         if (nexp_mlp_forward(m->mlp, w->ws, B, w->x, w->o, NULL) != NEXP_OK) {
             return -1;
         }
@@ -296,19 +313,20 @@ static int node_vjp(double t, const double *y, const double *wv, double *wy, dou
     }
     memset(wy, 0, (size_t)B * n * sizeof *wy);
     if (m->mlp != NULL) {
-        net_inputs(m, w, y);
+        const int nin = n + m->time_input;
+        net_inputs(m, w, t, y);
         for (int b = 0; b < B; b++) {
             for (int i = 0; i < n; i++) {
                 w->u[b * n + i] = m->sigma[i] * wv[b * n + i];
             }
         }
-        memset(w->o, 0, (size_t)B * n * sizeof *w->o);
+        memset(w->o, 0, (size_t)B * nin * sizeof *w->o);
         if (nexp_mlp_vjp(m->mlp, w->ws, B, w->x, w->u, NULL, w->o, wp, NULL) != NEXP_OK) {
             return -1;
         }
         for (int b = 0; b < B; b++) {
             for (int i = 0; i < n; i++) {
-                wy[b * n + i] = w->o[b * n + i] * dphi(m, w->z[b * n + i]) / m->sigma[i];
+                wy[b * n + i] = w->o[b * nin + i] * dphi(m, w->z[b * n + i]) / m->sigma[i];
             }
         }
     }
@@ -372,10 +390,14 @@ static int node_jvp(double t, const double *y, const double *dy, const double *d
     const int n = m->n, B = w->B;
     memset(out, 0, (size_t)B * n * sizeof *out);
     if (m->mlp != NULL) {
-        net_inputs(m, w, y);
+        const int nin = n + m->time_input;
+        net_inputs(m, w, t, y);
         for (int b = 0; b < B; b++) {
             for (int i = 0; i < n; i++) {
-                w->u[b * n + i] = dphi(m, w->z[b * n + i]) * dy[b * n + i] / m->sigma[i];
+                w->u[b * nin + i] = dphi(m, w->z[b * n + i]) * dy[b * n + i] / m->sigma[i];
+            }
+            if (m->time_input) {
+                w->u[b * nin + n] = 0.0;
             }
         }
         mlp_tangent(m->mlp, w, B, w->x, w->u, dp, w->o);
@@ -403,6 +425,135 @@ static int node_jvp(double t, const double *y, const double *dy, const double *d
     return 0;
 }
 
+/* ---- recorded evaluations for backpropagation: the network's activations of each stage ---------
+ * record of B rows: x (B, nin), then per layer l its pre-activations and activations (B, out_l). */
+static size_t node_rec_len(const nexp_node *m, int B)
+{
+    if (m->mlp == NULL) {
+        return 1;
+    }
+    size_t len = (size_t)B * (m->n + m->time_input);
+    for (int l = 0; l < m->mlp->spec.n_layers; l++) {
+        len += 2 * (size_t)B * m->mlp->spec.width[l + 1];
+    }
+    return len;
+}
+
+static void physics_add(const nexp_node *m, nexp_node_work *w, double t, const double *y, double *ydot, int *rc)
+{
+    const int n = m->n;
+    double *p = m->params + m->n_theta;
+    for (int b = 0; b < w->B && *rc == 0; b++) {
+        *rc = m->physics.f(t + toff(w, b), y + b * n, w->gy, p);
+        for (int i = 0; i < n && *rc == 0; i++) {
+            ydot[b * n + i] += w->gy[i];
+        }
+    }
+}
+
+static int node_f_rec(double t, const double *y, double *ydot, double *rec, void *user)
+{
+    nexp_node_work *w = user;
+    const nexp_node *m = w->m;
+    const int n = m->n, B = w->B;
+    int rc = 0;
+    memset(ydot, 0, (size_t)B * n * sizeof *ydot);
+    if (m->mlp != NULL) {
+        const nexp_mlp_spec *s = &m->mlp->spec;
+        net_inputs(m, w, t, y);
+        memcpy(rec, w->x, (size_t)B * s->width[0] * sizeof *rec);
+        const double *a = rec;
+        double *r = rec + (size_t)B * s->width[0];
+        for (int l = 0; l < s->n_layers; l++) {
+            int in = s->width[l], out = s->width[l + 1];
+            double *pre = r, *post = r + (size_t)B * out;
+            nexp_dense_forward_f64(B, in, out, a, nexp_mlp_weight(m->mlp, m->mlp->params, l),
+                                   nexp_mlp_bias(m->mlp, m->mlp->params, l), pre);
+            nexp_act_forward_f64(s->act[l], (size_t)B * out, pre, post);
+            a = post;
+            r = post + (size_t)B * out;
+        }
+        for (int b = 0; b < B; b++) {
+            for (int i = 0; i < n; i++) {
+                ydot[b * n + i] = m->sigma[i] * a[b * n + i];
+            }
+        }
+    }
+    if (m->physics.f != NULL) {
+        physics_add(m, w, t, y, ydot, &rc);
+    }
+    for (int i = 0; rc == 0 && i < B * n; i++) {
+        if (!isfinite(ydot[i])) {
+            rc = 1;
+        }
+    }
+    return rc;
+}
+
+static int node_vjp_rec(double t, const double *y, const double *wv, const double *rec, double *wy, double *wp,
+                        void *user)
+{
+    nexp_node_work *w = user;
+    const nexp_node *m = w->m;
+    const int n = m->n, B = w->B;
+    if (m->mlp == NULL) {
+        return node_vjp(t, y, wv, wy, wp, user);
+    }
+    const nexp_mlp_spec *s = &m->mlp->spec;
+    const int L = s->n_layers, nin = s->width[0];
+    if (wp != NULL) {
+        memset(wp, 0, (size_t)m->n_params * sizeof *wp);
+    }
+    /* offsets of each layer's pre-activations in the record */
+    const double *pre[NEXP_MLP_MAX_LAYERS];
+    const double *r = rec + (size_t)B * nin;
+    for (int l = 0; l < L; l++) {
+        pre[l] = r;
+        r += 2 * (size_t)B * s->width[l + 1];
+    }
+    double *dpost = w->a, *dprev = w->da, *dpre = w->pre;
+    for (int b = 0; b < B; b++) {
+        for (int i = 0; i < n; i++) {
+            dpost[b * n + i] = m->sigma[i] * wv[b * n + i];
+        }
+    }
+    for (int l = L - 1; l >= 0; l--) {
+        int in = s->width[l], out = s->width[l + 1];
+        const double *post = pre[l] + (size_t)B * out;
+        const double *aprev = l > 0 ? pre[l - 1] + (size_t)B * in : rec;
+        memset(dpre, 0, (size_t)B * out * sizeof *dpre);
+        nexp_act_backward_f64(s->act[l], (size_t)B * out, pre[l], post, dpost, dpre);
+        memset(dprev, 0, (size_t)B * in * sizeof *dprev);
+        nexp_dense_backward_f64(B, in, out, aprev, nexp_mlp_weight(m->mlp, m->mlp->params, l), dpre, dprev,
+                                wp ? nexp_mlp_weight(m->mlp, wp, l) : NULL, wp ? nexp_mlp_bias(m->mlp, wp, l) : NULL);
+        double *tmp = dpost;
+        dpost = dprev;
+        dprev = tmp;
+    }
+    net_inputs(m, w, t, y); /* z for phi' */
+    for (int b = 0; b < B; b++) {
+        for (int i = 0; i < n; i++) {
+            wy[b * n + i] = dpost[b * nin + i] * dphi(m, w->z[b * n + i]) / m->sigma[i];
+        }
+    }
+    if (m->physics.f != NULL) {
+        double *p = m->params + m->n_theta;
+        for (int b = 0; b < B; b++) {
+            int rc = m->physics.vjp(t + toff(w, b), y + b * n, wv + b * n, w->gy, wp ? w->gp : NULL, p);
+            if (rc != 0) {
+                return rc;
+            }
+            for (int i = 0; i < n; i++) {
+                wy[b * n + i] += w->gy[i];
+            }
+            for (int k = 0; wp != NULL && k < m->np; k++) {
+                wp[m->n_theta + k] += w->gp[k];
+            }
+        }
+    }
+    return 0;
+}
+
 nexp_status nexp_node_system(const nexp_node *m, nexp_node_work *w, int B, const double *t_offset,
                              nexp_ode_system *sys, nexp_error *err)
 {
@@ -418,6 +569,9 @@ nexp_status nexp_node_system(const nexp_node *m, nexp_node_work *w, int B, const
     sys->jvp = (m->physics.f == NULL || m->physics.jvp != NULL) ? node_jvp : NULL;
     sys->vjp = node_vjp;
     sys->user = w;
+    sys->rec_len = m->mlp != NULL ? node_rec_len(m, B) : 0;
+    sys->f_rec = m->mlp != NULL ? node_f_rec : NULL;
+    sys->vjp_rec = m->mlp != NULL ? node_vjp_rec : NULL;
     return NEXP_OK;
 }
 

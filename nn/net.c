@@ -398,6 +398,16 @@ done:
 
 /* ---- U-Net ---------------------------------------------------------------------------------- */
 
+/* A hidden 3x3 convolution of the U-Net: ordinary (bias + activation) or B-cos. */
+static int unet_conv(nexp_net_spec *spec, const nexp_unet_config *cfg, int src, int channels, int stride,
+                     nexp_error *err)
+{
+    if (cfg->bcos_b > 0.0) {
+        return nexp_net_add_bcos(spec, src, channels, 3, stride, cfg->pad, cfg->bcos_b, err);
+    }
+    return nexp_net_add_conv(spec, src, channels, 3, stride, cfg->pad, cfg->act, err);
+}
+
 nexp_status nexp_unet_spec(const nexp_unet_config *cfg, nexp_net_spec *spec, nexp_error *err)
 {
     if (cfg == NULL || spec == NULL) {
@@ -421,12 +431,12 @@ nexp_status nexp_unet_spec(const nexp_unet_config *cfg, nexp_net_spec *spec, nex
         return st;
     }
     int enc[7], head_node[7];
-    int x = nexp_net_add_conv(spec, 0, cfg->widths[0], 3, 1, cfg->pad, cfg->act, err);
+    int x = unet_conv(spec, cfg, 0, cfg->widths[0], 1, err);
     enc[0] = x;
     for (int l = 1; l <= cfg->depth && x >= 0; l++) {
-        x = nexp_net_add_conv(spec, x, cfg->widths[l], 3, 2, cfg->pad, cfg->act, err);
+        x = unet_conv(spec, cfg, x, cfg->widths[l], 2, err);
         if (x >= 0) {
-            x = nexp_net_add_conv(spec, x, cfg->widths[l], 3, 1, cfg->pad, cfg->act, err);
+            x = unet_conv(spec, cfg, x, cfg->widths[l], 1, err);
         }
         enc[l] = x;
     }
@@ -435,7 +445,7 @@ nexp_status nexp_unet_spec(const nexp_unet_config *cfg, nexp_net_spec *spec, nex
             int up = cfg->transposed_up ? nexp_net_add_tconv(spec, x, cfg->widths[l + 1], 2, 2, cfg->act, err)
                                         : nexp_net_add_simple(spec, NEXP_NODE_UPSAMPLE, x, NEXP_ACT_IDENTITY, err);
             int cat = up >= 0 ? nexp_net_add_concat(spec, up, enc[l], err) : up;
-            x = cat >= 0 ? nexp_net_add_conv(spec, cat, cfg->widths[l], 3, 1, cfg->pad, cfg->act, err) : cat;
+            x = cat >= 0 ? unet_conv(spec, cfg, cat, cfg->widths[l], 1, err) : cat;
         }
         head_node[l] = -1;
         if (x >= 0 && (cfg->head_levels >> l) & 1u) {

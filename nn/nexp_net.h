@@ -107,10 +107,12 @@ typedef struct nexp_unet_config {
     nexp_act head_act;        /* activation of the heads (usually identity) */
     nexp_pad pad;             /* padding of every convolution */
     int transposed_up;        /* 0: bilinear 2x upsampling; 1: transposed convolution k 2, stride 2 */
+    double bcos_b;            /* > 0: every hidden 3x3 convolution is a B-cos convolution with this B
+                               * (no bias, no activation: the interpretable variant); 0: ordinary */
 } nexp_unet_config;
 
 #define NEXP_UNET_CONFIG_INIT \
-    { 3, 2, { 16, 32, 64, 0, 0, 0, 0 }, 1, 0x1u, NEXP_ACT_RELU, NEXP_ACT_IDENTITY, NEXP_PAD_REPLICATE, 0 }
+    { 3, 2, { 16, 32, 64, 0, 0, 0, 0 }, 1, 0x1u, NEXP_ACT_RELU, NEXP_ACT_IDENTITY, NEXP_PAD_REPLICATE, 0, 0.0 }
 
 /* Encoder: level 0 conv 3x3; for each level l = 1..depth a stride-2 conv 3x3 and a conv 3x3.
  * Decoder, from level depth-1 up to 0: upsample (or transposed conv) the coarser features, concat

@@ -34,6 +34,13 @@ typedef int (*nexp_ode_jvp_fn)(double t, const double *y, const double *dy, cons
  * overwritten. */
 typedef int (*nexp_ode_vjp_fn)(double t, const double *y, const double *w, double *wy, double *wp, void *user);
 
+/* Optional pair for backpropagation: f that also writes a record (rec_len doubles) of what its
+ * vector-Jacobian product needs (e.g. a network's activations), and that product computed from the
+ * record, so the reverse pass does not evaluate f again. Same results as f and vjp. */
+typedef int (*nexp_ode_rhs_rec_fn)(double t, const double *y, double *ydot, double *rec, void *user);
+typedef int (*nexp_ode_vjp_rec_fn)(double t, const double *y, const double *w, const double *rec, double *wy,
+                                   double *wp, void *user);
+
 typedef struct nexp_ode_system {
     int n;               /* number of states, >= 1 */
     int np;              /* number of parameters p (may be 0) */
@@ -41,6 +48,9 @@ typedef struct nexp_ode_system {
     nexp_ode_jvp_fn jvp; /* optional: exact Jacobian for CVODE; required by forward sensitivities */
     nexp_ode_vjp_fn vjp; /* optional: required by the adjoint and backpropagation gradients */
     void *user;          /* passed to every callback; borrowed */
+    size_t rec_len;      /* optional (0: none): the record pair used by the backprop methods */
+    nexp_ode_rhs_rec_fn f_rec;
+    nexp_ode_vjp_rec_fn vjp_rec;
 } nexp_ode_system;
 
 typedef enum nexp_ode_method {
@@ -131,8 +141,9 @@ nexp_status nexp_ode_grad_method_parse(const char *name, nexp_ode_grad_method *m
 
 /* Solves from (t0, y0) through the observation times t[0] < ... < t[nt - 1] (t[0] >= t0), sums
  * the losses into *loss and writes dL/dp (np entries) into dp and dL/dy0 (n entries) into dy0;
- * Y (nt * n, the solution at the observations), dp and dy0 may be NULL. All outputs are
- * overwritten and belong to the caller. */
+ * Y (nt * n, the solution at the observations), dp and dy0 may be NULL; with both NULL only the
+ * forward solve runs (the loss alone, as the method computes it). All outputs are overwritten
+ * and belong to the caller. */
 nexp_status nexp_ode_gradient(const nexp_ode_system *sys, const nexp_ode_grad_options *opt, double t0,
                               const double *y0, int nt, const double *t, nexp_ode_loss_fn loss, void *loss_user,
                               double *loss_out, double *Y, double *dp, double *dy0, nexp_ode_stats *stats,

@@ -90,6 +90,8 @@ typedef struct rk_tape {
     double *t, *h;  /* (steps) */
     double *y;      /* (steps, n) */
     double *k;      /* (steps, s, n) */
+    size_t rl;      /* record length of the system's f_rec (0: none) */
+    double *rec;    /* (steps, s, rl): the records of the solution stages */
 } rk_tape;
 
 static int tape_reserve(rk_tape *tp)
@@ -114,6 +116,13 @@ static int tape_reserve(rk_tape *tp)
     if (k != NULL) {
         tp->k = k;
     }
+    if (tp->rl > 0) {
+        double *r = realloc(tp->rec, (size_t)cap * (size_t)tp->s * tp->rl * sizeof *r);
+        if (r == NULL) {
+            return -1;
+        }
+        tp->rec = r;
+    }
     if (t == NULL || h == NULL || y == NULL || k == NULL) {
         return -1;
     }
@@ -127,12 +136,23 @@ static void tape_free(rk_tape *tp)
     free(tp->h);
     free(tp->y);
     free(tp->k);
+    free(tp->rec);
 }
 
-/* One explicit RK step from (t, y) with size h: stages into K (nst, n), the new state into ynew.
- * k1 may be given (FSAL) in K[0] with have_k1. Returns the callback's code. */
+/* f at one stage, writing its record into rec when the system keeps records. */
+static int eval_stage(const nexp_ode_system *sys, double t, const double *y, double *k, double *rec)
+{
+    if (rec != NULL) {
+        return sys->f_rec(t, y, k, rec, sys->user);
+    }
+    return sys->f(t, y, k, sys->user);
+}
+
+/* One explicit RK step from (t, y) with size h: stages into K (nst, n) and, with records, their
+ * records into R (nst, rl). k1 may be given (FSAL) in K[0] with have_k1. Returns the callback's
+ * code. */
 static int rk_stages(const nexp_ode_system *sys, const rk_tableau *tab, int nst, double t, double h,
-                     const double *y, double *K, int have_k1, double *ytmp)
+                     const double *y, double *K, double *R, size_t rl, int have_k1, double *ytmp)
 {
     const int n = sys->n;
     for (int i = 0; i < nst; i++) {
@@ -146,7 +166,7 @@ static int rk_stages(const nexp_ode_system *sys, const rk_tableau *tab, int nst,
             }
             ytmp[j] = y[j] + h * acc;
         }
-        int rc = sys->f(t + tab->c[i] * h, ytmp, K + (size_t)i * n, sys->user);
+        int rc = eval_stage(sys, t + tab->c[i] * h, ytmp, K + (size_t)i * n, R ? R + (size_t)i * rl : NULL);
         if (rc != 0) {
             return rc;
         }
@@ -197,11 +217,14 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
     const int nst = adaptive ? 7 : 4;
     const nexp_ode_options *o = &opt->ode;
     nexp_status st = NEXP_OK;
+    const size_t rl = tp->rl;
     double *y = malloc((size_t)n * 4 * sizeof *y);
     double *K = malloc((size_t)n * RK_MAX_STAGES * sizeof *K);
-    if (y == NULL || K == NULL) {
+    double *R = rl > 0 ? malloc(rl * RK_MAX_STAGES * sizeof *R) : NULL;
+    if (y == NULL || K == NULL || (rl > 0 && R == NULL)) {
         free(y);
         free(K);
+        free(R);
         return nexp_error_set(err, NEXP_ERR_NOMEM, "ode: out of memory for the Runge-Kutta tape");
     }
     double *ynew = y + n, *ytmp = y + 2 * n, *e = y + 3 * n;
@@ -211,14 +234,15 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
     const char *who = adaptive ? "DOPRI5" : "RK4";
 
     if (adaptive && h_prop <= 0.0) {
-        /* Hairer, Norsett & Wanner's starting step from the sizes of y0 and f(y0). */
-        if (sys->f(t0, y, K, sys->user) != 0) {
+        /* Hairer, Norsett & Wanner's starting step (their DOPRI5 code's HINIT): a first guess from
+         * the sizes of y0 and f(y0), refined by the change of f over an explicit Euler step. */
+        if (eval_stage(sys, t0, y, K, R) != 0) {
             st = nexp_error_set(err, NEXP_ERR_SOLVER, "%s: right-hand side failed at t = %g", who, t0);
             goto done;
         }
         stats->rhs_evals++;
         have_k1 = 1;
-        double d0 = 0.0, d1 = 0.0;
+        double d0 = 0.0, d1 = 0.0, d2 = 0.0;
         for (int j = 0; j < n; j++) {
             double sc = (o->atol_vec ? o->atol_vec[j] : o->atol) + o->rtol * fabs(y[j]);
             d0 += (y[j] / sc) * (y[j] / sc);
@@ -226,7 +250,24 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
         }
         d0 = sqrt(d0 / n);
         d1 = sqrt(d1 / n);
-        h_prop = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
+        double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
+        for (int j = 0; j < n; j++) {
+            ytmp[j] = y[j] + h0 * K[j];
+        }
+        if (sys->f(t0 + h0, ytmp, K + n, sys->user) != 0) {
+            st = nexp_error_set(err, NEXP_ERR_SOLVER, "%s: right-hand side failed at t = %g", who, t0 + h0);
+            goto done;
+        }
+        stats->rhs_evals++;
+        for (int j = 0; j < n; j++) {
+            double sc = (o->atol_vec ? o->atol_vec[j] : o->atol) + o->rtol * fabs(y[j]);
+            double r = (K[n + j] - K[j]) / sc;
+            d2 += r * r;
+        }
+        d2 = sqrt(d2 / n) / h0;
+        double dm = fmax(d1, d2);
+        double h1 = dm <= 1e-15 ? fmax(1e-6, 1e-3 * h0) : pow(0.01 / dm, 0.2);
+        h_prop = fmin(100.0 * h0, h1);
     }
 
     for (int i = 0; i < nt; i++) {
@@ -250,7 +291,7 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
                                         who, o->max_steps, tend, t);
                     goto done;
                 }
-                int rc = rk_stages(sys, tab, nst, t, h, y, K, have_k1, ytmp);
+                int rc = rk_stages(sys, tab, nst, t, h, y, K, R, rl, have_k1, ytmp);
                 stats->rhs_evals += nst - have_k1;
                 if (rc < 0 || (rc > 0 && !adaptive) || attempt > 60) {
                     st = nexp_error_set(err, NEXP_ERR_SOLVER, "%s: right-hand side failed (code %d) at t = %g", who,
@@ -303,12 +344,18 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
             tp->h[tp->steps] = h;
             memcpy(tp->y + (size_t)tp->steps * n, y, (size_t)n * sizeof *y);
             memcpy(tp->k + (size_t)tp->steps * tab->s * n, K, (size_t)tab->s * n * sizeof *K);
+            if (rl > 0) {
+                memcpy(tp->rec + (size_t)tp->steps * tab->s * rl, R, (size_t)tab->s * rl * sizeof *R);
+            }
             tp->steps++;
             stats->steps++;
             stats->h_last = h;
             memcpy(y, ynew, (size_t)n * sizeof *y);
             if (adaptive) {
                 memcpy(K, K + 6 * n, (size_t)n * sizeof *K); /* FSAL: f(t + h, ynew) */
+                if (rl > 0) {
+                    memcpy(R, R + 6 * rl, rl * sizeof *R);
+                }
                 have_k1 = 1;
             }
             t = (tend - (t + h) < 1e-13 * fmax(1.0, fabs(tend))) ? tend : t + h;
@@ -322,14 +369,15 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
 done:
     free(y);
     free(K);
+    free(R);
     return st;
 }
 
 /* Reverse pass over one step: abar (n) is the adjoint of the step's end state on entry and of its
  * start state on return; dp (np) accumulates. work: (s + 2) n + np doubles. */
 static nexp_status rk_step_backward(const nexp_ode_system *sys, const rk_tableau *tab, double t, double h,
-                                    const double *y, const double *K, double *abar, double *dp, double *work,
-                                    nexp_error *err)
+                                    const double *y, const double *K, const double *R, size_t rl, double *abar,
+                                    double *dp, double *work, nexp_error *err)
 {
     const int n = sys->n, s = tab->s, np = sys->np;
     double *kbar = work, *ytmp = work + (size_t)s * n, *wy = ytmp + n, *wp = wy + n;
@@ -346,7 +394,10 @@ static nexp_status rk_step_backward(const nexp_ode_system *sys, const rk_tableau
             }
             ytmp[j] = y[j] + h * acc;
         }
-        int rc = sys->vjp(t + tab->c[i] * h, ytmp, kbar + (size_t)i * n, wy, np > 0 ? wp : NULL, sys->user);
+        double ti = t + tab->c[i] * h;
+        int rc = R != NULL ? sys->vjp_rec(ti, ytmp, kbar + (size_t)i * n, R + (size_t)i * rl, wy, np > 0 ? wp : NULL,
+                                          sys->user)
+                           : sys->vjp(ti, ytmp, kbar + (size_t)i * n, wy, np > 0 ? wp : NULL, sys->user);
         if (rc != 0) {
             return nexp_error_set(err, NEXP_ERR_SOLVER, "backprop: vector-Jacobian product failed at t = %g", t);
         }
@@ -375,7 +426,8 @@ static nexp_status grad_backprop(const nexp_ode_system *sys, const nexp_ode_grad
 {
     const int n = sys->n, np = sys->np;
     const rk_tableau *tab = adaptive ? &dopri5_tab : &rk4_tab;
-    rk_tape tp = { 0, 0, n, tab->s, NULL, NULL, NULL, NULL };
+    const size_t rl = (sys->rec_len > 0 && sys->f_rec != NULL && sys->vjp_rec != NULL) ? sys->rec_len : 0;
+    rk_tape tp = { 0, 0, n, tab->s, NULL, NULL, NULL, NULL, rl, NULL };
     nexp_status st = NEXP_OK;
     long *obs_step = malloc((size_t)nt * sizeof *obs_step);
     double *dl = malloc((size_t)nt * n * sizeof *dl);
@@ -394,6 +446,9 @@ static nexp_status grad_backprop(const nexp_ode_system *sys, const nexp_ode_grad
             goto done;
         }
     }
+    if (dp == NULL && dy0 == NULL) {
+        goto done; /* the loss only: no reverse pass */
+    }
     double *abar = work + (size_t)(tab->s + 2) * n + np;
     memset(abar, 0, (size_t)n * sizeof *abar);
     int next_obs = nt - 1;
@@ -408,7 +463,9 @@ static nexp_status grad_backprop(const nexp_ode_system *sys, const nexp_ode_grad
             break;
         }
         if ((st = rk_step_backward(sys, tab, tp.t[j - 1], tp.h[j - 1], tp.y + (size_t)(j - 1) * n,
-                                   tp.k + (size_t)(j - 1) * tab->s * n, abar, pacc, work, err))) {
+                                   tp.k + (size_t)(j - 1) * tab->s * n,
+                                   rl > 0 ? tp.rec + (size_t)(j - 1) * tab->s * rl : NULL, rl, abar, pacc, work,
+                                   err))) {
             goto done;
         }
     }
@@ -813,6 +870,25 @@ done:
     return st;
 }
 
+/* No gradient wanted: the plain CVODE solve the continuous methods start with, and the losses. */
+static nexp_status loss_only_cvode(const nexp_ode_system *sys, const nexp_ode_grad_options *opt, double t0,
+                                   const double *y0, int nt, const double *t, nexp_ode_loss_fn loss, void *lu,
+                                   double *loss_out, double *Y, nexp_ode_stats *stats, nexp_error *err)
+{
+    const int n = sys->n;
+    double *dl = malloc((size_t)n * sizeof *dl);
+    if (dl == NULL) {
+        return nexp_error_set(err, NEXP_ERR_NOMEM, "ode gradient: out of memory");
+    }
+    nexp_status st = nexp_ode_solve(sys, &opt->ode, t0, y0, nt, t, Y, stats, err);
+    *loss_out = 0.0;
+    for (int i = 0; st == NEXP_OK && i < nt; i++) {
+        st = eval_loss(loss, lu, i, t[i], Y + (size_t)i * n, n, loss_out, dl, err);
+    }
+    free(dl);
+    return st;
+}
+
 nexp_status nexp_ode_gradient(const nexp_ode_system *sys, const nexp_ode_grad_options *opt, double t0,
                               const double *y0, int nt, const double *t, nexp_ode_loss_fn loss, void *loss_user,
                               double *loss_out, double *Y, double *dp, double *dy0, nexp_ode_stats *stats,
@@ -841,17 +917,24 @@ nexp_status nexp_ode_gradient(const nexp_ode_system *sys, const nexp_ode_grad_op
     if (Yw == NULL) {
         return nexp_error_set(err, NEXP_ERR_NOMEM, "ode gradient: out of memory");
     }
+    int loss_only = dp == NULL && dy0 == NULL;
     switch (opt->method) {
     case NEXP_ODE_GRAD_ADJOINT:
+    case NEXP_ODE_GRAD_FORWARD:
+        if (loss_only) {
+            st = loss_only_cvode(sys, opt, t0, y0, nt, t, loss, loss_user, &lsum, Yw, stp, err);
+            break;
+        }
+        if (opt->method == NEXP_ODE_GRAD_FORWARD) {
+            st = grad_forward(sys, opt, t0, y0, nt, t, loss, loss_user, &lsum, Yw, dp, dy0, stp, err);
+            break;
+        }
         st = grad_adjoint(sys, opt, t0, y0, nt, t, loss, loss_user, &lsum, Yw, dp, dy0, stp, err);
         break;
     case NEXP_ODE_GRAD_BACKPROP_RK4:
     case NEXP_ODE_GRAD_BACKPROP_DOPRI5:
         st = grad_backprop(sys, opt, opt->method == NEXP_ODE_GRAD_BACKPROP_DOPRI5, t0, y0, nt, t, loss, loss_user,
                            &lsum, Yw, dp, dy0, stp, err);
-        break;
-    case NEXP_ODE_GRAD_FORWARD:
-        st = grad_forward(sys, opt, t0, y0, nt, t, loss, loss_user, &lsum, Yw, dp, dy0, stp, err);
         break;
     default:
         st = nexp_error_set(err, NEXP_ERR_ARG, "ode gradient: unknown method %d", (int)opt->method);

@@ -361,5 +361,8 @@ nexp_status nexp_ode_builtin_system(const char *name, double *p, nexp_ode_system
     sys->jvp = e->jvp;
     sys->vjp = e->vjp;
     sys->user = p;
+    sys->rec_len = 0;
+    sys->f_rec = NULL;
+    sys->vjp_rec = NULL;
     return NEXP_OK;
 }

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nexp_core.h"
 #include "nexp_node.h"
+#include "nexp_node_train.h"
 #include "testlib.h"
 
 #define NT 5
@@ -31,9 +33,14 @@ static void make_batch(int n, double *y0, double *yobs)
     }
 }
 
+/* Time input on (and the batch's trajectories shifted in time) for the non-autonomous checks. */
+static int with_time;
+static const double batch_toff[B] = { 0.5, 1.7, 3.1 };
+
 static nexp_node *make_model(const char *physics, nexp_node_input input, int hidden)
 {
     nexp_node_spec spec = NEXP_NODE_SPEC_INIT;
+    spec.time_input = with_time;
     spec.n = 2;
     spec.hidden = hidden;
     spec.input = input;
@@ -45,6 +52,9 @@ static nexp_node *make_model(const char *physics, nexp_node_input input, int hid
     if (m != NULL && physics != NULL) {
         double mu[2] = { 1.5, 0.5 }, sigma[2] = { 2.0, 0.7 };
         nexp_node_set_normalisation(m, mu, sigma, NULL);
+    }
+    if (m != NULL && with_time) {
+        nexp_node_set_time_normalisation(m, 1.2, 0.8, NULL);
     }
     return m;
 }
@@ -63,7 +73,7 @@ static nexp_ode_grad_options tight(nexp_ode_grad_method method)
 static double batch_loss(nexp_node *m, nexp_node_work *w, const nexp_ode_grad_options *o, nexp_node_loss kind,
                          const double *y0, const double *yobs)
 {
-    nexp_node_batch b = { B, NT, tgrid, y0, yobs, NULL };
+    nexp_node_batch b = { B, NT, tgrid, y0, yobs, with_time ? batch_toff : NULL };
     double l = NAN;
     nexp_node_loss_grad(m, w, &b, kind, o, &l, NULL, NULL, NULL, NULL);
     return l;
@@ -127,7 +137,7 @@ static void check_against_fd(const char *physics, nexp_node_input input, int hid
     for (int q = 0; q < n_methods; q++) {
         nexp_ode_grad_options o = tight(methods[q]);
         fd_gradient(m, w, &o, kind, y0, yobs, fd, fdy0);
-        nexp_node_batch b = { B, NT, tgrid, y0, yobs, NULL };
+        nexp_node_batch b = { B, NT, tgrid, y0, yobs, with_time ? batch_toff : NULL };
         double l = NAN;
         nexp_error err = NEXP_ERROR_INIT;
         CU_ASSERT_EQUAL(nexp_node_loss_grad(m, w, &b, kind, &o, &l, g, gy0, NULL, &err), NEXP_OK);
@@ -203,15 +213,28 @@ static void pure_network_gradients_match_central_differences(void)
 {
     const nexp_ode_grad_method all[4] = { NEXP_ODE_GRAD_ADJOINT, NEXP_ODE_GRAD_BACKPROP_DOPRI5,
                                           NEXP_ODE_GRAD_BACKPROP_RK4, NEXP_ODE_GRAD_FORWARD };
-    check_against_fd(NULL, NEXP_NODE_INPUT_CUBE, 6, NEXP_NODE_LOSS_MSE, all, 4);
+    check_against_fd(NULL, NEXP_NODE_INPUT_CUBE, 4, NEXP_NODE_LOSS_MSE, all, 4);
 }
 
 static void hybrid_model_gradients_match_central_differences(void)
 {
     const nexp_ode_grad_method all[4] = { NEXP_ODE_GRAD_ADJOINT, NEXP_ODE_GRAD_BACKPROP_DOPRI5,
                                           NEXP_ODE_GRAD_BACKPROP_RK4, NEXP_ODE_GRAD_FORWARD };
-    check_against_fd("lotka-volterra", NEXP_NODE_INPUT_IDENTITY, 5, NEXP_NODE_LOSS_MSE, all, 4);
-    check_against_fd("pendulum", NEXP_NODE_INPUT_IDENTITY, 4, NEXP_NODE_LOSS_L1, all, 2);
+    check_against_fd("lotka-volterra", NEXP_NODE_INPUT_IDENTITY, 3, NEXP_NODE_LOSS_MSE, all, 4);
+    check_against_fd("pendulum", NEXP_NODE_INPUT_IDENTITY, 3, NEXP_NODE_LOSS_L1, all, 2);
+}
+
+static void time_dependent_network_gradients_match_central_differences(void)
+{
+    const nexp_ode_grad_method all[4] = { NEXP_ODE_GRAD_ADJOINT, NEXP_ODE_GRAD_BACKPROP_DOPRI5,
+                                          NEXP_ODE_GRAD_BACKPROP_RK4, NEXP_ODE_GRAD_FORWARD };
+    with_time = 1;
+    check_against_fd("linear", NEXP_NODE_INPUT_IDENTITY, 3, NEXP_NODE_LOSS_MSE, all, 4);
+    nexp_node *m = make_model(NULL, NEXP_NODE_INPUT_IDENTITY, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(m->mlp->spec.width[0], 3);
+    nexp_node_free(m);
+    with_time = 0;
 }
 
 static void adjoint_backprop_and_forward_gradients_agree(void)
@@ -261,12 +284,252 @@ static void mismatched_physics_and_empty_models_are_refused(void)
     CU_ASSERT_PTR_NULL(m);
 }
 
+
+/* ---- training --------------------------------------------------------------------------------- */
+
+/* The spiral data of the classic demo (1000 points on [0, 25]) as a one-trajectory series. */
+enum { SPIRAL_N = 1000 };
+static double spiral_t[SPIRAL_N], spiral_y[SPIRAL_N * 2];
+static long spiral_starts[2] = { 0, SPIRAL_N };
+static char *spiral_names[2] = { "y1", "y2" }, *spiral_groups[1] = { "spiral" };
+
+static nexp_series spiral_series(void)
+{
+    double A[4] = { -0.1, 2.0, -2.0, -0.1 }, y0[2] = { 2.0, 0.0 };
+    for (int i = 0; i < SPIRAL_N; i++) {
+        spiral_t[i] = 25.0 * i / (SPIRAL_N - 1);
+    }
+    nexp_ode_system sys;
+    nexp_ode_builtin_system("spiral", A, &sys, NULL);
+    nexp_ode_options o = NEXP_ODE_OPTIONS_INIT;
+    o.method = NEXP_ODE_ADAMS;
+    o.rtol = 1e-10;
+    o.atol = 1e-10;
+    CU_ASSERT_EQUAL(nexp_ode_solve(&sys, &o, 0.0, y0, SPIRAL_N, spiral_t, spiral_y, NULL, NULL), NEXP_OK);
+    nexp_series d = { 2, 1, SPIRAL_N, "t", spiral_names, NULL, spiral_groups, spiral_starts, spiral_t, spiral_y };
+    return d;
+}
+
+static nexp_node_train_options spiral_options(long iters)
+{
+    nexp_node_train_options o = NEXP_NODE_TRAIN_OPTIONS_INIT;
+    o.grad.method = NEXP_ODE_GRAD_BACKPROP_DOPRI5;
+    o.grad.ode.rtol = 1e-7;
+    o.grad.ode.atol = 1e-9;
+    o.iters = iters;
+    o.batch = 20;
+    o.window = 10;
+    o.loss = NEXP_NODE_LOSS_L1;
+    o.optim.kind = NEXP_OPTIM_RMSPROP;
+    o.optim.lr = 1e-3;
+    o.seed = 0;
+    return o;
+}
+
+static nexp_node *spiral_model(void)
+{
+    nexp_node_spec spec = NEXP_NODE_SPEC_INIT;
+    spec.n = 2;
+    spec.hidden = 50;
+    spec.input = NEXP_NODE_INPUT_CUBE;
+    nexp_node *m = NULL;
+    CU_ASSERT_EQUAL(nexp_node_create(&spec, 0, &m, NULL), NEXP_OK);
+    return m;
+}
+
+/* Documented threshold: from a test loss (mean |error| of the whole trajectory predicted from
+ * y(0)) of 4.6 before training, 200 iterations of the demo's settings reach 0.54; the test asks
+ * for < 0.6. (2000 iterations reach about 0.09; see bench/.) */
+static void spiral_fit_brings_the_test_loss_below_0_6_in_200_iterations(void)
+{
+    nexp_series d = spiral_series();
+    nexp_node *m = spiral_model();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    nexp_node_train_options o = spiral_options(200);
+    double before = NAN, after = NAN;
+    CU_ASSERT_EQUAL(nexp_node_evaluate(m, &d, NEXP_NODE_LOSS_L1, &o.grad.ode, &before, NULL, NULL), NEXP_OK);
+    nexp_node_train_state *st = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_node_train(m, &d, &o, &st, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(st->iter, 200);
+    CU_ASSERT_EQUAL(st->failed, 0);
+    CU_ASSERT_EQUAL(nexp_node_evaluate(m, &d, NEXP_NODE_LOSS_L1, &o.grad.ode, &after, NULL, NULL), NEXP_OK);
+    printf(" (test loss %.3f -> %.3f) ", before, after);
+    CU_ASSERT(before > 3.0);
+    CU_ASSERT(after < 0.6);
+    nexp_node_train_state_free(st);
+    nexp_node_free(m);
+}
+
+static void training_resumes_bit_identically_from_a_checkpoint(void)
+{
+    nexp_series d = spiral_series();
+    const char *ckpt = nexp_test_tmp("spiral_ckpt.h5");
+    /* uninterrupted: 12 iterations */
+    nexp_node *a = spiral_model();
+    nexp_node_train_options o = spiral_options(12);
+    nexp_node_train_state *sa = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_node_train(a, &d, &o, &sa, NULL), NEXP_OK);
+    /* 7 iterations, checkpoint, load, 5 more */
+    nexp_node *b = spiral_model();
+    nexp_node_train_state *sb = NULL;
+    o.iters = 7;
+    o.ckpt_path = ckpt;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_node_train(b, &d, &o, &sb, &err), NEXP_OK);
+    nexp_node_train_state_free(sb);
+    nexp_node_free(b);
+    b = NULL;
+    sb = NULL;
+    nexp_node_ckpt_info info;
+    CU_ASSERT_EQUAL_FATAL(nexp_node_load(ckpt, NULL, &b, &sb, &info, &err), NEXP_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sb);
+    CU_ASSERT_EQUAL(sb->iter, 7);
+    CU_ASSERT(info.has_data);
+    CU_ASSERT_STRING_EQUAL(info.state_names, "y1,y2");
+    CU_ASSERT_DOUBLE_EQUAL(info.y0[0], 2.0, 0.0);
+    o.iters = 12;
+    o.ckpt_path = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_node_train(b, &d, &o, &sb, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(sb->iter, 12);
+    CU_ASSERT_EQUAL(memcmp(a->params, b->params, (size_t)a->n_params * sizeof(double)), 0);
+    nexp_node_train_state_free(sa);
+    nexp_node_train_state_free(sb);
+    nexp_node_free(a);
+    nexp_node_free(b);
+    nexp_node *c = NULL;
+    CU_ASSERT_EQUAL(nexp_node_load(nexp_test_data("series/indometh.csv"), NULL, &c, NULL, NULL, &err),
+                    NEXP_ERR_FORMAT);
+}
+
+static int decay_fails_late(double t, const double *y, double *ydot, void *user)
+{
+    const double *p = user;
+    ydot[0] = -p[0] * y[0];
+    return t > 6.0 ? -1 : 0;
+}
+
+static int decay_jvp(double t, const double *y, const double *v, const double *dp, double *o, void *user)
+{
+    (void)t;
+    const double *p = user;
+    o[0] = -p[0] * v[0] - (dp ? dp[0] * y[0] : 0.0);
+    return 0;
+}
+
+static int decay_vjp(double t, const double *y, const double *w, double *wy, double *wp, void *user)
+{
+    (void)t;
+    const double *p = user;
+    wy[0] = -p[0] * w[0];
+    if (wp != NULL) {
+        wp[0] = -y[0] * w[0];
+    }
+    return 0;
+}
+
+static int count_failures(const nexp_node_iter_info *info, void *user)
+{
+    long *failed = user;
+    *failed += info->failed;
+    if (info->failed > 0) {
+        CU_ASSERT_PTR_NOT_NULL(info->failure);
+    }
+    return 0;
+}
+
+static void failed_solves_are_reported_and_skipped(void)
+{
+    enum { M = 12 };
+    double t[M], y[M];
+    for (int i = 0; i < M; i++) {
+        t[i] = i * 0.8 + 0.05 * (i % 3);   /* irregular: windows are solved one by one */
+        y[i] = 3.0 * exp(-0.4 * t[i]);
+    }
+    long starts[2] = { 0, M };
+    char *names[1] = { "c" }, *groups[1] = { "all" };
+    nexp_series d = { 1, 1, M, "t", names, NULL, groups, starts, t, y };
+    double p0[1] = { 0.25 };
+    nexp_node_physics phys = { "decay", 1, 1, p0, decay_fails_late, decay_jvp, decay_vjp };
+    nexp_node_spec spec = NEXP_NODE_SPEC_INIT;
+    spec.n = 1;
+    spec.hidden = 0;
+    spec.custom = &phys;
+    nexp_node *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_node_create(&spec, 1, &m, NULL), NEXP_OK);
+    nexp_node_train_options o = NEXP_NODE_TRAIN_OPTIONS_INIT;
+    long failed = 0;
+    o.iters = 40;
+    o.batch = 4;
+    o.window = 3;
+    o.optim.lr = 0.02;
+    o.on_iter = count_failures;
+    o.user = &failed;
+    nexp_node_train_state *st = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL(nexp_node_train(m, &d, &o, &st, &err), NEXP_OK);
+    CU_ASSERT(failed > 0);
+    CU_ASSERT_EQUAL(st->failed, failed);
+    CU_ASSERT(m->params[0] > 0.3); /* still learnt the decay rate from the windows that solved */
+    nexp_node_train_state_free(st);
+    nexp_node_free(m);
+}
+
+/* Indometh: six subjects with their own time grids, one-compartment physics plus a network,
+ * whole trajectories solved in parallel; the result does not depend on the thread count. */
+static void indometh_subjects_train_in_parallel_independently_of_threads(void)
+{
+    nexp_series *d = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_series_read_csv(nexp_test_data("series/indometh.csv"), "time", "conc", "Subject", &d,
+                                               &err),
+                          NEXP_OK);
+    double params[2][64];
+    double first = NAN, last = NAN;
+    for (int run = 0; run < 2; run++) {
+        nexp_set_threads(run == 0 ? 1 : 2);
+        nexp_node_spec spec = NEXP_NODE_SPEC_INIT;
+        spec.n = 1;
+        spec.hidden = 8;
+        spec.physics = "pk";
+        spec.net_scale = 0.1;
+        nexp_node *m = NULL;
+        CU_ASSERT_EQUAL_FATAL(nexp_node_create(&spec, 7, &m, NULL), NEXP_OK);
+        CU_ASSERT_EQUAL(nexp_node_normalise_from(m, d, NULL), NEXP_OK);
+        nexp_node_train_options o = NEXP_NODE_TRAIN_OPTIONS_INIT;
+        o.iters = 20;
+        o.optim.lr = 0.01;
+        nexp_node_train_state *st = NULL;
+        CU_ASSERT_EQUAL(nexp_node_evaluate(m, d, NEXP_NODE_LOSS_MSE, &o.grad.ode, &first, NULL, NULL), NEXP_OK);
+        CU_ASSERT_EQUAL_FATAL(nexp_node_train(m, d, &o, &st, &err), NEXP_OK);
+        CU_ASSERT_EQUAL(nexp_node_evaluate(m, d, NEXP_NODE_LOSS_MSE, &o.grad.ode, &last, NULL, NULL), NEXP_OK);
+        CU_ASSERT(last < 0.5 * first);
+        CU_ASSERT(m->n_params <= 64);
+        memcpy(params[run], m->params, (size_t)m->n_params * sizeof(double));
+        if (run == 1) {
+            CU_ASSERT_EQUAL(memcmp(params[0], params[1], (size_t)m->n_params * sizeof(double)), 0);
+        }
+        nexp_node_train_state_free(st);
+        nexp_node_free(m);
+    }
+    nexp_set_threads(0);
+    nexp_series_free(d);
+}
+
 static CU_TestInfo tests[] = {
     { "node_products_are_consistent_and_match_differences", node_products_are_consistent_and_match_differences },
     { "pure_network_gradients_match_central_differences", pure_network_gradients_match_central_differences },
     { "hybrid_model_gradients_match_central_differences", hybrid_model_gradients_match_central_differences },
+    { "time_dependent_network_gradients_match_central_differences",
+      time_dependent_network_gradients_match_central_differences },
     { "adjoint_backprop_and_forward_gradients_agree", adjoint_backprop_and_forward_gradients_agree },
     { "mismatched_physics_and_empty_models_are_refused", mismatched_physics_and_empty_models_are_refused },
+    { "spiral_fit_brings_the_test_loss_below_0_6_in_200_iterations",
+      spiral_fit_brings_the_test_loss_below_0_6_in_200_iterations },
+    { "training_resumes_bit_identically_from_a_checkpoint", training_resumes_bit_identically_from_a_checkpoint },
+    { "failed_solves_are_reported_and_skipped", failed_solves_are_reported_and_skipped },
+    { "indometh_subjects_train_in_parallel_independently_of_threads",
+      indometh_subjects_train_in_parallel_independently_of_threads },
     CU_TEST_INFO_NULL,
 };
 

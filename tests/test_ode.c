@@ -144,7 +144,7 @@ static int failing_rhs(double t, const double *y, double *ydot, void *user)
 
 static void a_fatal_right_hand_side_failure_is_reported(void)
 {
-    nexp_ode_system sys = { 1, 0, failing_rhs, NULL, NULL, NULL };
+    nexp_ode_system sys = { 1, 0, failing_rhs, NULL, NULL, NULL, 0, NULL, NULL };
     double y0[1] = { 1.0 }, t[2] = { 0.25, 1.0 }, Y[2];
     nexp_ode_options opt = NEXP_ODE_OPTIONS_INIT;
     nexp_error err = NEXP_ERROR_INIT;
@@ -365,7 +365,7 @@ static void all_gradient_methods_agree_with_each_other(void)
 
 static void gradient_methods_refuse_systems_without_products(void)
 {
-    nexp_ode_system sys = { 1, 0, failing_rhs, NULL, NULL, NULL };
+    nexp_ode_system sys = { 1, 0, failing_rhs, NULL, NULL, NULL, 0, NULL, NULL };
     double y0[1] = { 1.0 }, t[1] = { 0.2 }, l;
     nexp_ode_grad_options o = NEXP_ODE_GRAD_OPTIONS_INIT;
     nexp_error err = NEXP_ERROR_INIT;

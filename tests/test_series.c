@@ -120,6 +120,37 @@ static void csv_writer_round_trips_every_bit(void)
     CU_ASSERT_NOT_EQUAL(nexp_csv_write(nexp_test_tmp("no_dir/x.csv"), names, 3, data, 4, &err), NEXP_OK);
 }
 
+static void trajectories_round_trip_through_hdf5(void)
+{
+    double t[5] = { 0.0, 0.5, 1.25, 2.0, 3.385 }, Y[5 * 3];
+    for (int i = 0; i < 15; i++) {
+        Y[i] = cos(0.7 * i) * 2.385;
+    }
+    const char *path = nexp_test_tmp("traj.h5");
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_trajectory_write(path, "t", "a,b,c", t, Y, 5, 3, "test", &err), NEXP_OK);
+    nexp_series *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_series_read(path, "t", "c,a", NULL, &s, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(s->n_rows, 5);
+    CU_ASSERT_EQUAL(s->n_states, 2);
+    CU_ASSERT_STRING_EQUAL(s->state_names[0], "c");
+    for (int r = 0; r < 5; r++) {
+        CU_ASSERT_EQUAL(s->t[r], t[r]);
+        CU_ASSERT_EQUAL(s->y[2 * r], Y[3 * r + 2]);
+        CU_ASSERT_EQUAL(s->y[2 * r + 1], Y[3 * r]);
+    }
+    nexp_series_free(s);
+    s = NULL;
+    CU_ASSERT_EQUAL(nexp_series_read(path, "t", "d", NULL, &s, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT(strstr(err.msg, "no column 'd'") != NULL);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_series_read(path, "time", NULL, NULL, &s, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT_EQUAL(nexp_series_read(path, "t", NULL, "g", &s, NULL), NEXP_ERR_ARG);
+    CU_ASSERT_EQUAL(nexp_trajectory_write(nexp_test_tmp("traj.txt"), "t", "a,b,c", t, Y, 5, 3, NULL, NULL),
+                    NEXP_ERR_UNSUPPORTED);
+    CU_ASSERT_EQUAL(nexp_trajectory_write(path, "t", "a,b", t, Y, 5, 3, NULL, NULL), NEXP_ERR_ARG);
+}
+
 static void plot_draws_a_png_with_data_in_the_palette_colours(void)
 {
     double x[50], y[100];
@@ -157,6 +188,7 @@ static void plot_draws_a_png_with_data_in_the_palette_colours(void)
     CU_ASSERT(red > 200);
     nexp_field_free(img);
     CU_ASSERT_EQUAL(nexp_plot_write_png(path, &spec, s, 0, NULL), NEXP_ERR_ARG);
+    nexp_plot_release_caches();
 }
 
 static CU_TestInfo tests[] = {
@@ -165,6 +197,7 @@ static CU_TestInfo tests[] = {
     { "bad_csv_files_give_clear_errors", bad_csv_files_give_clear_errors },
     { "interleaved_groups_and_quoted_fields_are_accepted", interleaved_groups_and_quoted_fields_are_accepted },
     { "csv_writer_round_trips_every_bit", csv_writer_round_trips_every_bit },
+    { "trajectories_round_trip_through_hdf5", trajectories_round_trip_through_hdf5 },
     { "plot_draws_a_png_with_data_in_the_palette_colours", plot_draws_a_png_with_data_in_the_palette_colours },
     CU_TEST_INFO_NULL,
 };
