@@ -8,7 +8,10 @@
  *     upsampling, one 4-channel head, on a (4, 3, 128, 128) batch: forward, then backward with
  *     respect to all parameters.
  *
- * Usage: nn [--threads T] [--quick] [--only mlp|unet]. Prints one line per case: name, parameters, time per
+ * (c) The same U-Net, forward only, on one 3 x 436 x 1024 image (Sintel size; inference in the
+ *     learned inpainting model). No PyTorch peer.
+ *
+ * Usage: nn [--threads T] [--quick] [--only mlp|unet|infer]. Prints one line per case: name, parameters, time per
  * forward + backward (best of 5 repetitions of the mean over many calls).
  */
 #include <stdio.h>
@@ -113,6 +116,43 @@ static double bench_unet(int reps)
     return best;
 }
 
+static void bench_infer(int reps)
+{
+    nexp_error err = NEXP_ERROR_INIT;
+    nexp_unet_config u = NEXP_UNET_CONFIG_INIT;
+    u.widths[0] = 12, u.widths[1] = 24, u.widths[2] = 48;
+    u.out_channels = 4;
+    nexp_net_spec spec;
+    nexp_net *net = NULL;
+    nexp_net_plan *plan = NULL;
+    const int H = 436, W = 1024;
+    if (nexp_unet_spec(&u, &spec, &err) != NEXP_OK || nexp_net_create(&spec, 1, &net, &err) != NEXP_OK ||
+        nexp_net_plan_create(net, 1, H, W, &plan, &err) != NEXP_OK) {
+        die("unet inference", &err);
+    }
+    size_t nx = (size_t)3 * H * W;
+    float *x = malloc(nx * sizeof *x);
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 4);
+    for (size_t i = 0; i < nx; i++) {
+        x[i] = (float)nexp_rng_uniform(&rng);
+    }
+    nexp_net_forward(net, plan, x, NULL);
+    double best = 1e30;
+    for (int r = 0; r < 3; r++) {
+        double t0 = now();
+        for (int i = 0; i < reps; i++) {
+            nexp_net_forward(net, plan, x, NULL);
+        }
+        double t = (now() - t0) / reps;
+        best = t < best ? t : best;
+    }
+    printf("unet 12-24-48 forward only on 1x3x436x1024      %10.2f ms\n", best * 1e3);
+    free(x);
+    nexp_net_plan_free(plan);
+    nexp_net_free(net);
+}
+
 int main(int argc, char **argv)
 {
     int threads = 1, quick = 0;
@@ -125,17 +165,20 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
         } else {
-            fprintf(stderr, "usage: nn [--threads T] [--quick] [--only mlp|unet]\n");
+            fprintf(stderr, "usage: nn [--threads T] [--quick] [--only mlp|unet|infer]\n");
             return 2;
         }
     }
     nexp_set_threads(threads);
     printf("nexp nn benchmark, %d thread(s)\n", threads);
-    if (strcmp(only, "unet") != 0) {
+    if (*only == '\0' || strcmp(only, "mlp") == 0) {
         bench_mlp(quick ? 2000 : 20000);
     }
-    if (strcmp(only, "mlp") != 0) {
+    if (*only == '\0' || strcmp(only, "unet") == 0) {
         bench_unet(quick ? 1 : 3);
+    }
+    if (*only == '\0' || strcmp(only, "infer") == 0) {
+        bench_infer(quick ? 1 : 3);
     }
     return 0;
 }

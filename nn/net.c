@@ -59,7 +59,7 @@ static nexp_status check_node(const nexp_net_spec *spec, int i, nexp_error *err)
     if ((int)n->op <= NEXP_NODE_INPUT || n->op >= NEXP_NODE_COUNT_) {
         return nexp_error_set(err, NEXP_ERR_ARG, "net spec: node %d has unknown operation %d", i, (int)n->op);
     }
-    int nsrc = n->op == NEXP_NODE_CONCAT ? 2 : 1;
+    int nsrc = (n->op == NEXP_NODE_CONCAT || (n->op == NEXP_NODE_UPSAMPLE && n->src[1] != -1)) ? 2 : 1;
     for (int k = 0; k < nsrc; k++) {
         if (n->src[k] < 0 || n->src[k] >= i) {
             return nexp_error_set(err, NEXP_ERR_ARG, "net spec: node %d (%s) reads node %d, expected 0..%d", i,
@@ -187,6 +187,13 @@ int nexp_net_add_simple(nexp_net_spec *spec, nexp_node_op op, int src, nexp_act 
     }
     nexp_node_spec n = node_default(op, src);
     n.act = act;
+    return append(spec, n, err);
+}
+
+int nexp_net_add_upsample(nexp_net_spec *spec, int src, int like, nexp_error *err)
+{
+    nexp_node_spec n = node_default(NEXP_NODE_UPSAMPLE, src);
+    n.src[1] = like;
     return append(spec, n, err);
 }
 
@@ -443,7 +450,7 @@ nexp_status nexp_unet_spec(const nexp_unet_config *cfg, nexp_net_spec *spec, nex
     for (int l = cfg->depth; l >= 0 && x >= 0; l--) {
         if (l < cfg->depth) {
             int up = cfg->transposed_up ? nexp_net_add_tconv(spec, x, cfg->widths[l + 1], 2, 2, cfg->act, err)
-                                        : nexp_net_add_simple(spec, NEXP_NODE_UPSAMPLE, x, NEXP_ACT_IDENTITY, err);
+                                        : nexp_net_add_upsample(spec, x, enc[l], err);
             int cat = up >= 0 ? nexp_net_add_concat(spec, up, enc[l], err) : up;
             x = cat >= 0 ? unet_conv(spec, cfg, cat, cfg->widths[l], 1, err) : cat;
         }
@@ -639,8 +646,16 @@ nexp_status nexp_net_plan_create(const nexp_net *net, int N, int H, int W, nexp_
                                                   : nexp_conv2d_scratch_size(&p->conv[i]);
             scratch = need > scratch ? need : scratch;
         } else if (n->op == NEXP_NODE_UPSAMPLE) {
-            p->H[i] = 2 * p->H[a];
-            p->W[i] = 2 * p->W[a];
+            p->H[i] = b >= 0 ? p->H[b] : 2 * p->H[a];
+            p->W[i] = b >= 0 ? p->W[b] : 2 * p->W[a];
+            if (p->H[i] < 2 * p->H[a] - 1 || p->H[i] > 2 * p->H[a] || p->W[i] < 2 * p->W[a] - 1 ||
+                p->W[i] > 2 * p->W[a]) {
+                st = nexp_error_set(err, NEXP_ERR_SIZE,
+                                    "net plan: node %d upsamples %dx%d to the size of node %d, %dx%d (must be "
+                                    "twice, or twice minus one)",
+                                    i, p->W[a], p->H[a], b, p->W[i], p->H[i]);
+                goto fail;
+            }
         } else if (n->op == NEXP_NODE_AVGPOOL || n->op == NEXP_NODE_MAXPOOL) {
             if (p->H[a] % 2 != 0 || p->W[a] % 2 != 0) {
                 st = nexp_error_set(err, NEXP_ERR_SIZE, "net plan: node %d pools a %dx%d input (odd size)", i,
@@ -653,7 +668,7 @@ nexp_status nexp_net_plan_create(const nexp_net *net, int N, int H, int W, nexp_
             if (p->H[a] != p->H[b] || p->W[a] != p->W[b]) {
                 st = nexp_error_set(err, NEXP_ERR_SIZE,
                                     "net plan: node %d concatenates %dx%d with %dx%d (for a %dx%d input; a U-Net "
-                                    "needs sizes divisible by 2^depth)",
+                                    "with transposed-convolution upsampling needs sizes divisible by 2^depth)",
                                     i, p->W[a], p->H[a], p->W[b], p->H[b], W, H);
                 goto fail;
             }
@@ -752,7 +767,7 @@ nexp_status nexp_net_forward(const nexp_net *net, nexp_net_plan *p, const float 
             nexp_bcos_forward_f32(&p->conv[i], n->bcos_b, p->a[a], weight_of(net, net->params, i), z, p->scratch);
             break;
         case NEXP_NODE_UPSAMPLE:
-            nexp_upsample2x_forward_f32(p->N * p->C[a], p->H[a], p->W[a], p->a[a], z);
+            nexp_upsample2x_forward_f32(p->N * p->C[a], p->H[a], p->W[a], p->H[i], p->W[i], p->a[a], z);
             break;
         case NEXP_NODE_AVGPOOL:
             nexp_avgpool2_forward_f32(p->N * p->C[a], p->H[a], p->W[a], p->a[a], z);
@@ -848,7 +863,7 @@ nexp_status nexp_net_backward(const nexp_net *net, nexp_net_plan *p, const float
             break;
         case NEXP_NODE_UPSAMPLE:
             if (ga != NULL) {
-                nexp_upsample2x_backward_f32(p->N * p->C[a], p->H[a], p->W[a], gz, ga);
+                nexp_upsample2x_backward_f32(p->N * p->C[a], p->H[a], p->W[a], p->H[i], p->W[i], gz, ga);
             }
             break;
         case NEXP_NODE_AVGPOOL:

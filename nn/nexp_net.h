@@ -6,7 +6,7 @@
  *   nexp_net_spec spec; nexp_unet_spec(&u, &spec, &err);
  *   nexp_net *net = NULL; nexp_net_plan *plan = NULL;
  *   nexp_net_create(&spec, 42, &net, &err);                   // seeded He / Glorot init
- *   nexp_net_plan_create(net, 4, 128, 128, &plan, &err);      // batch (4, 3, 128, 128)
+ *   nexp_net_plan_create(net, 4, 128, 128, &plan, &err);      // batch (4, 3, 128, 128), any size
  *   nexp_net_forward(net, plan, x, &err);                     // outputs: nexp_net_output(plan, k, ...)
  *   nexp_net_zero_grad(net);
  *   nexp_net_backward(net, plan, douts, NULL, net->grads, &err);   // douts[k]: d loss / d output k
@@ -44,7 +44,7 @@ typedef enum nexp_node_op {
     NEXP_NODE_CONV,     /* convolution, k x k, stride 1 or 2, zero or replicate padding */
     NEXP_NODE_TCONV,    /* transposed convolution (upsampling by stride) */
     NEXP_NODE_BCOS,     /* B-cos convolution, no bias */
-    NEXP_NODE_UPSAMPLE, /* bilinear 2x */
+    NEXP_NODE_UPSAMPLE, /* bilinear 2x (to the size of src[1] if given: 2H or 2H - 1) */
     NEXP_NODE_AVGPOOL,  /* 2 x 2, stride 2 */
     NEXP_NODE_MAXPOOL,  /* 2 x 2, stride 2 */
     NEXP_NODE_CONCAT,   /* channels of src[0], then src[1] */
@@ -54,7 +54,7 @@ typedef enum nexp_node_op {
 
 typedef struct nexp_node_spec {
     nexp_node_op op;
-    int src[2];      /* earlier nodes; src[1] = -1 unless concat */
+    int src[2];      /* earlier nodes; src[1] = -1 unless concat or sized upsampling */
     int channels;    /* conv / tconv / bcos: output channels */
     int kernel;      /* conv / tconv / bcos */
     int stride;      /* conv / tconv / bcos: 1 or 2 */
@@ -85,6 +85,9 @@ int nexp_net_add_bcos(nexp_net_spec *spec, int src, int channels, int kernel, in
                       nexp_error *err);
 /* op: NEXP_NODE_UPSAMPLE, _AVGPOOL, _MAXPOOL or _ACT. */
 int nexp_net_add_simple(nexp_net_spec *spec, nexp_node_op op, int src, nexp_act act, nexp_error *err);
+/* Bilinear 2x upsampling to the size of node like (twice src's size or one less, to meet an
+ * odd-sized skip connection); like = -1: exactly twice. */
+int nexp_net_add_upsample(nexp_net_spec *spec, int src, int like, nexp_error *err);
 int nexp_net_add_concat(nexp_net_spec *spec, int a, int b, nexp_error *err);
 /* Make node the next output (head); returns the head index. */
 int nexp_net_mark_head(nexp_net_spec *spec, int node, nexp_error *err);
@@ -117,7 +120,9 @@ typedef struct nexp_unet_config {
 /* Encoder: level 0 conv 3x3; for each level l = 1..depth a stride-2 conv 3x3 and a conv 3x3.
  * Decoder, from level depth-1 up to 0: upsample (or transposed conv) the coarser features, concat
  * with the encoder's level-l features (skip), conv 3x3. Heads: a 1x1 conv to K channels at each
- * requested level (at level depth, on the bottleneck). H and W must be divisible by 2^depth. */
+ * requested level (at level depth, on the bottleneck). Any H and W work with bilinear upsampling
+ * (a stride-2 level has ceil(H / 2) rows; upsampling meets the skip's size); transposed
+ * convolutions need H and W divisible by 2^depth. */
 nexp_status nexp_unet_spec(const nexp_unet_config *cfg, nexp_net_spec *spec, nexp_error *err);
 
 typedef struct nexp_net {
