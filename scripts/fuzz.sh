@@ -3,7 +3,7 @@
 #   bash scripts/fuzz.sh                      # 60 s for each target
 #   bash scripts/fuzz.sh 600 h5_array png     # 10 min each for two targets
 #   NEXP_FUZZ_JOBS=2 bash scripts/fuzz.sh 120 # two targets at a time
-# Targets: flo png pnm pfm kitti h5_field h5_array checkpoint csv spec (tests/fuzz/fuzz_<target>.c).
+# Targets: flo png pnm pfm kitti h5_field h5_array checkpoint node csv spec (tests/fuzz/fuzz_<target>.c).
 # The build goes to build-fuzz/ (CC=clang, NEXP_BUILD_FUZZ=ON); the work directory
 # (NEXP_FUZZ_WORK, default build-fuzz/fuzz-work) keeps per target: seeds/ (remade from nexp's
 # writers by make_corpus on every run), corpus/ (grown by the fuzzer, kept between runs),
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-all_targets=(flo png pnm pfm kitti h5_field h5_array checkpoint csv spec)
+all_targets=(flo png pnm pfm kitti h5_field h5_array checkpoint node csv spec)
 secs=${1:-60}
 if ! [[ "$secs" =~ ^[0-9]+$ ]] || [ "$secs" -lt 1 ]; then
   echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]  (targets: ${all_targets[*]})" >&2
@@ -54,14 +54,14 @@ mkdir -p "$work/seeds" "$work/logs"
 
 max_len() {
   case $1 in
-    h5_field | h5_array | checkpoint) echo 32768 ;;
+    h5_field | h5_array | checkpoint | node) echo 32768 ;;
     png | kitti) echo 2048 ;;
     *) echo 4096 ;;
   esac
 }
 dict() {
   case $1 in
-    h5_field | h5_array | checkpoint) echo "$root/tests/fuzz/dict/h5.dict" ;;
+    h5_field | h5_array | checkpoint | node) echo "$root/tests/fuzz/dict/h5.dict" ;;
     *) echo "$root/tests/fuzz/dict/$1.dict" ;;
   esac
 }

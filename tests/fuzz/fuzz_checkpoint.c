@@ -32,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     nexp_net_free(net);
     nexp_optim_free(opt);
+
     nexp_fuzz_check_h5_closed();
     return 0;
 }

@@ -3,8 +3,8 @@
  * Creates DIR/<target>/ for every target in tests/fuzz and writes a few small valid files of the
  * kind that target reads (tiny fields so that each execution stays fast): .flo with and without
  * unknown vectors, PNG of 1-4 channels at 8 and 16 bit, P5/P6 at 8 and 16 bit, Pf/PF, a KITTI
- * flow PNG, HDF5 fields, series, arrays of every type with attributes and records, MLP and net
- * checkpoints, CSV series and model spec texts. Exits 1 with a message on the first failure.
+ * flow PNG, HDF5 fields, series, trajectories, arrays of every type with attributes and records,
+ * MLP, net and neural ODE checkpoints, CSV series and model spec texts. Exits 1 with a message on the first failure.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -221,7 +221,11 @@ static void checkpoint_seeds(void)
     nexp_optim_free(opt);
     nexp_net_free(net);
     free(ns);
+
 }
+
+/* In make_corpus_node.c: models/nexp_node.h cannot be included beside nn/nexp_net.h. */
+void make_corpus_node_seeds(const char *node_path, const char *bare_path, const char *csv_path);
 
 static void csv_seeds(void)
 {
@@ -230,6 +234,9 @@ static void csv_seeds(void)
                           { 0.0, 2.385, 0.125, 2 }, { 1.0, 2.0, 0.25, 2 }, { 3.0, 1.0, 1e-3, 2 } };
     check(nexp_csv_write(seed("csv", "groups.csv"), names, 4, &rows[0][0], 6, &err), "csv");
     check(nexp_csv_write(seed("csv", "plain.csv"), names, 3, &rows[0][0], 3, &err), "csv");
+    double t[3] = { 0.0, 0.5, 1.25 }, Y[6] = { 1.5, -2.25, 1.25, -2.0, 0.75, -1.5 };
+    check(nexp_trajectory_write(seed("h5_field", "trajectory.h5"), "t", "x,y", t, Y, 3, 2, "make_corpus", &err),
+          "trajectory");
     write_text(seed("csv", "quoted.csv"),
                "\"t\",\"x\",\"y\",\"subject\"\n0,1,2,\"a, b\"\n\n1,1.5,2e-1,\"a, b\"\n0,3,4,\"c\"\n2,5,6,\"c\"\n");
 }
@@ -249,7 +256,12 @@ int main(int argc, char **argv)
     kitti_seeds();
     h5_field_seeds();
     h5_array_seeds();
-    checkpoint_seeds();
     csv_seeds();
+    checkpoint_seeds();
+    char node[PATH_LEN], bare[PATH_LEN], csv[PATH_LEN];
+    snprintf(node, sizeof node, "%s", seed("node", "node.h5"));
+    snprintf(bare, sizeof bare, "%s", seed("node", "node_bare.h5"));
+    snprintf(csv, sizeof csv, "%s", seed("csv", "groups.csv"));
+    make_corpus_node_seeds(node, bare, csv);
     return 0;
 }
