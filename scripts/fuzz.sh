@@ -107,7 +107,7 @@ wait
 # or a sanitizer report such as a leak or UB found in it). Reports are rerun with full unwinding.
 report() {
   ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0:fast_unwind_on_fatal=0" \
-    timeout 120 "$build/tests/fuzz/fuzz_$1" -runs=1 -timeout=20 "$2" 2>&1 || true
+    timeout -s KILL 120 "$build/tests/fuzz/fuzz_$1" -runs=1 -timeout=20 -rss_limit_mb=2048 "$2" 2>&1 || true
 }
 classify() {
   if echo "$1" | grep -E '^ *#[0-9]+ ' |
