@@ -104,14 +104,18 @@ wait
 # ---- summary -------------------------------------------------------------------------------
 # Where a saved input crashes: "libhdf5" if the innermost frame of the report, past allocator,
 # sanitizer, libc and libFuzzer frames, is inside the HDF5 library; "nexp" otherwise (nexp's code,
-# or a sanitizer report such as a leak or UB found in it). Reports are rerun with full unwinding.
+# or a sanitizer report such as a leak or UB found in it); "none" if it no longer fails when rerun
+# alone (fixed since, or it depended on state left by earlier inputs of its fuzzing job). Reports
+# are rerun with full unwinding.
 report() {
   ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0:fast_unwind_on_fatal=0" \
     timeout -s KILL 120 "$build/tests/fuzz/fuzz_$1" -runs=1 -timeout=20 -rss_limit_mb=2048 "$2" 2>&1 || true
 }
 classify() {
-  if echo "$1" | grep -E '^ *#[0-9]+ ' |
-    grep -vE ' in (malloc|calloc|realloc|free|posix_memalign|__interceptor_|__asan|__sanitizer|__ubsan|__lsan|mem(cpy|move|set)|str[a-z]*|__libc|raise|abort|fuzzer::)' |
+  if ! echo "$1" | grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|^nexp fuzz:'; then
+    echo none
+  elif echo "$1" | grep -E '^ *#[0-9]+ ' |
+    grep -vE ' in (malloc|calloc|realloc|free|posix_memalign|__interceptor_|__asan|__sanitizer|__ubsan|__lsan|__mem|__str|mem(cpy|move|set)|str[a-z]*|__libc|raise|abort|fuzzer::)' |
     grep -vE '/(libc|libpthread|libstdc\+\+)\.so|libc_start' | head -1 | grep -q 'libhdf5'; then
     echo libhdf5
   else
@@ -120,7 +124,7 @@ classify() {
 }
 
 status=0
-printf '%-12s %12s %10s %8s %10s %8s\n' target executions exec/s crashes sanitizer libhdf5
+printf '%-12s %12s %10s %8s %10s %8s %9s\n' target executions exec/s crashes sanitizer libhdf5 not-repro
 for t in "${targets[@]}"; do
   log=$work/logs/$t.log
   line=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 || true)
@@ -128,12 +132,16 @@ for t in "${targets[@]}"; do
   before=$(cat "$work/logs/$t.before")
   nexp_crashes=0
   hdf5_crashes=0
+  gone=0
   reports=0
   while IFS= read -r input; do
     out=$(report "$t" "$input")
     echo "$out" >"$input.report"
-    if [ "$(classify "$out")" = libhdf5 ]; then
+    kind=$(classify "$out")
+    if [ "$kind" = libhdf5 ]; then
       hdf5_crashes=$((hdf5_crashes + 1))
+    elif [ "$kind" = none ]; then
+      gone=$((gone + 1))
     else
       nexp_crashes=$((nexp_crashes + 1))
       reports=$((reports + $(echo "$out" | grep -cE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|^nexp fuzz:' || true)))
@@ -147,7 +155,7 @@ for t in "${targets[@]}"; do
   if [ $((nexp_crashes + hdf5_crashes)) -gt 0 ]; then
     status=1
   fi
-  printf '%-12s %12s %10s %8s %10s %8s\n' "$t" "$execs" $((execs / secs)) "$nexp_crashes" "$reports" "$hdf5_crashes"
+  printf '%-12s %12s %10s %8s %10s %8s %9s\n' "$t" "$execs" $((execs / secs)) "$nexp_crashes" "$reports" "$hdf5_crashes" "$gone"
 done
 if [ "$status" -ne 0 ]; then
   echo "inputs that crash are in $work/artifacts/<target>/ (newer than logs/<target>.before), each with"
