@@ -421,6 +421,28 @@ static nexp_status attr_open(hid_t obj, const char *objname, const char *name, h
     if (ex < 0 || (*a = H5Aopen(obj, name, H5P_DEFAULT)) < 0) {
         return h5_fail(err, NEXP_ERR_FORMAT, "cannot open attribute '%s' of '%s'", name, objname);
     }
+    /* The stored data must hold every value as its type encodes it (variable-length: length,
+     * global heap address, object index): HDF5 1.10 reads past a shorter buffer. */
+    hid_t t = H5Aget_type(*a), space = H5Aget_space(*a);
+    hssize_t np = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    size_t size = t >= 0 ? H5Tget_size(t) : 0;
+    if (t >= 0 && (H5Tget_class(t) == H5T_VLEN || H5Tis_variable_str(t) > 0)) {
+        hid_t file = H5Iget_file_id(*a), fcpl = file >= 0 ? H5Fget_create_plist(file) : -1;
+        size_t addr = 0;
+        size = fcpl >= 0 && H5Pget_sizes(fcpl, &addr, NULL) >= 0 ? 4 + addr + 4 : 0;
+        close_id(fcpl);
+        close_id(file);
+    }
+    hsize_t stored = H5Aget_storage_size(*a);
+    close_id(space);
+    close_id(t);
+    if (np < 0 || size == 0 || (np > 0 && stored / (hsize_t)np < size)) {
+        close_id(*a);
+        *a = -1;
+        return nexp_error_set(err, NEXP_ERR_FORMAT,
+                              "attribute '%s' of '%s' is damaged: %llu bytes stored for %lld values of %zu bytes",
+                              name, objname, (unsigned long long)stored, (long long)np, size);
+    }
     return NEXP_OK;
 }
 

@@ -698,6 +698,46 @@ static void records_append_one_step_at_a_time_and_read_back_in_ranges(void)
     nexp_h5_close(h);
 }
 
+/* Found by fuzzing: an attribute whose datatype claims fewer bytes than its variable-length
+ * string needs (11 instead of 16) made HDF5 1.10 read past its 11-byte buffer in H5Aread. */
+static void attribute_with_less_data_than_its_type_needs_is_refused(void)
+{
+    const char *path = nexp_test_tmp("damaged_attr.h5");
+    nexp_h5_file *h = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_create(&h, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_write_attr_string(h, "/", "note", "made by test_h5", &err), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_commit(h, &err), NEXP_OK);
+    nexp_h5_close(h);
+    char *back = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_open_read(&h, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_read_attr_string(h, "/", "note", &back, &err), NEXP_OK);
+    CU_ASSERT(back != NULL && strcmp(back, "made by test_h5") == 0);
+    free(back);
+    nexp_h5_close(h);
+
+    /* the datatype message: version 1, class 9 (variable length), 3 bytes of class bits, size 16 */
+    size_t len = 0;
+    unsigned char *b = nexp_test_read_bytes(path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    int found = 0;
+    for (size_t i = 0; i + 8 < len; i++) {
+        if (b[i] == 0x19 && memcmp(b + i + 4, "\x10\0\0\0", 4) == 0) {
+            b[i + 4] = 11;
+            found++;
+        }
+    }
+    CU_ASSERT_EQUAL_FATAL(found, 1);
+    CU_ASSERT_EQUAL_FATAL(nexp_test_write_bytes(path, b, len), 0);
+    free(b);
+    back = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_open_read(&h, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_read_attr_string(h, "/", "note", &back, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT_PTR_NULL(back);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "damaged"));
+    nexp_h5_close(h);
+}
+
 static CU_TestInfo tests[] = {
     { "field_round_trips_bit_identically_with_its_attributes", field_round_trips_bit_identically_with_its_attributes },
     { "flow_with_unknown_vectors_keeps_its_mask", flow_with_unknown_vectors_keeps_its_mask },
@@ -720,6 +760,8 @@ static CU_TestInfo tests[] = {
       numeric_datasets_of_other_types_read_as_fields_within_the_limits },
     { "records_append_one_step_at_a_time_and_read_back_in_ranges",
       records_append_one_step_at_a_time_and_read_back_in_ranges },
+    { "attribute_with_less_data_than_its_type_needs_is_refused",
+      attribute_with_less_data_than_its_type_needs_is_refused },
     CU_TEST_INFO_NULL,
 };
 
