@@ -902,6 +902,24 @@ static nexp_status get_field_attrs(hid_t d, const char *name, nexp_field *f, nex
     return st;
 }
 
+/* Fields larger than this are read only if the dataset stores enough bytes to hold them
+ * (deflate expands at most ~1032:1): a small damaged file (or a never-written dataset, which HDF5
+ * reads as fill values) must not make a reader allocate gigabytes. */
+#define H5_UNCHECKED_BYTES ((hsize_t)64 << 20)
+#define H5_MAX_INFLATE 1100
+
+static nexp_status check_stored(hid_t d, const char *name, hsize_t values, nexp_error *err)
+{
+    hsize_t needed = values * (hsize_t)sizeof(float);
+    hsize_t stored = H5Dget_storage_size(d);
+    if (needed > H5_UNCHECKED_BYTES && stored < needed / H5_MAX_INFLATE) {
+        return nexp_error_set(err, NEXP_ERR_FORMAT,
+                              "'%s' claims %llu values but stores only %llu bytes (damaged, or never written)",
+                              name, (unsigned long long)values, (unsigned long long)stored);
+    }
+    return NEXP_OK;
+}
+
 static nexp_status file_read_field(nexp_h5_file *file, const char *name, nexp_field **out, nexp_h5_attrs *attrs_out,
                                    nexp_error *err)
 {
@@ -926,6 +944,9 @@ static nexp_status file_read_field(nexp_h5_file *file, const char *name, nexp_fi
         if (st != NEXP_OK) {
             nexp_error_prefix(err, name);
         }
+    }
+    if (st == NEXP_OK) {
+        st = check_stored(d, name, dims[0] * dims[1] * dims[2], err);
     }
     if (st == NEXP_OK) {
         st = nexp_field_create(&f, (int)dims[2], (int)dims[1], (int)dims[0], err);
@@ -2094,6 +2115,9 @@ static nexp_status series_read_frame(nexp_h5_file *file, const char *name, long 
         if (st != NEXP_OK) {
             nexp_error_prefix(err, name);
         }
+    }
+    if (st == NEXP_OK) {
+        st = check_stored(d, name, dims[1] * dims[2] * dims[3], err);
     }
     if (st == NEXP_OK) {
         st = nexp_field_create(&f, (int)dims[3], (int)dims[2], (int)dims[1], err);
