@@ -422,6 +422,28 @@ static nexp_status attr_open(hid_t obj, const char *objname, const char *name, h
     if (ex < 0 || (*a = H5Aopen(obj, name, H5P_DEFAULT)) < 0) {
         return h5_fail(err, NEXP_ERR_FORMAT, "cannot open attribute '%s' of '%s'", name, objname);
     }
+    /* The stored data must hold every value as its type encodes it (variable-length: length,
+     * global heap address, object index): HDF5 1.10 reads past a shorter buffer. */
+    hid_t t = H5Aget_type(*a), space = H5Aget_space(*a);
+    hssize_t np = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    size_t size = t >= 0 ? H5Tget_size(t) : 0;
+    if (t >= 0 && (H5Tget_class(t) == H5T_VLEN || H5Tis_variable_str(t) > 0)) {
+        hid_t file = H5Iget_file_id(*a), fcpl = file >= 0 ? H5Fget_create_plist(file) : -1;
+        size_t addr = 0;
+        size = fcpl >= 0 && H5Pget_sizes(fcpl, &addr, NULL) >= 0 ? 4 + addr + 4 : 0;
+        close_id(fcpl);
+        close_id(file);
+    }
+    hsize_t stored = H5Aget_storage_size(*a);
+    close_id(space);
+    close_id(t);
+    if (np < 0 || size == 0 || (np > 0 && stored / (hsize_t)np < size)) {
+        close_id(*a);
+        *a = -1;
+        return nexp_error_set(err, NEXP_ERR_FORMAT,
+                              "attribute '%s' of '%s' is damaged: %llu bytes stored for %lld values of %zu bytes",
+                              name, objname, (unsigned long long)stored, (long long)np, size);
+    }
     return NEXP_OK;
 }
 
@@ -883,6 +905,24 @@ static nexp_status get_field_attrs(hid_t d, const char *name, nexp_field *f, nex
     return st;
 }
 
+/* Fields larger than this are read only if the dataset stores enough bytes to hold them
+ * (deflate expands at most ~1032:1): a small damaged file (or a never-written dataset, which HDF5
+ * reads as fill values) must not make a reader allocate gigabytes. */
+#define H5_UNCHECKED_BYTES ((hsize_t)64 << 20)
+#define H5_MAX_INFLATE 1100
+
+static nexp_status check_stored(hid_t d, const char *name, hsize_t values, nexp_error *err)
+{
+    hsize_t needed = values * (hsize_t)sizeof(float);
+    hsize_t stored = H5Dget_storage_size(d);
+    if (needed > H5_UNCHECKED_BYTES && stored < needed / H5_MAX_INFLATE) {
+        return nexp_error_set(err, NEXP_ERR_FORMAT,
+                              "'%s' claims %llu values but stores only %llu bytes (damaged, or never written)",
+                              name, (unsigned long long)values, (unsigned long long)stored);
+    }
+    return NEXP_OK;
+}
+
 static nexp_status file_read_field(nexp_h5_file *file, const char *name, nexp_field **out, nexp_h5_attrs *attrs_out,
                                    nexp_error *err)
 {
@@ -907,6 +947,9 @@ static nexp_status file_read_field(nexp_h5_file *file, const char *name, nexp_fi
         if (st != NEXP_OK) {
             nexp_error_prefix(err, name);
         }
+    }
+    if (st == NEXP_OK) {
+        st = check_stored(d, name, dims[0] * dims[1] * dims[2], err);
     }
     if (st == NEXP_OK) {
         st = nexp_field_create(&f, (int)dims[2], (int)dims[1], (int)dims[0], err);
@@ -2075,6 +2118,9 @@ static nexp_status series_read_frame(nexp_h5_file *file, const char *name, long 
         if (st != NEXP_OK) {
             nexp_error_prefix(err, name);
         }
+    }
+    if (st == NEXP_OK) {
+        st = check_stored(d, name, dims[1] * dims[2] * dims[3], err);
     }
     if (st == NEXP_OK) {
         st = nexp_field_create(&f, (int)dims[3], (int)dims[2], (int)dims[1], err);

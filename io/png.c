@@ -9,6 +9,9 @@
 
 /* Upper bound of deflate's expansion ratio (1032:1) with some slack. */
 #define PNG_MAX_INFLATE 1100
+/* Ancillary chunks of any length that nexp never uses: libpng skips them instead of allocating
+ * (and clearing) a buffer of the length the chunk header claims, which a damaged file sets to 2 GB. */
+static const png_byte png_skipped_chunks[] = "tEXt\0zTXt\0iTXt\0sPLT\0iCCP\0eXIf\0pCAL\0sCAL";
 
 typedef struct png_ctx {
     const char *path;
@@ -46,6 +49,7 @@ static int png_read_inner(png_ctx *c)
     png_init_io(c->png, c->fp);
     png_set_sig_bytes(c->png, 8);
     png_set_user_limits(c->png, 0x7fffffffU, 0x7fffffffU);
+    png_set_keep_unknown_chunks(c->png, PNG_HANDLE_CHUNK_NEVER, png_skipped_chunks, 8);
     png_read_info(c->png, c->info);
     png_uint_32 w = 0, h = 0;
     int depth = 0, color = 0;
@@ -54,6 +58,16 @@ static int png_read_inner(png_ctx *c)
     if (nexp_field_check_dims((long long)w, (long long)h, 1, &inner) != NEXP_OK) {
         c->code = inner.code;
         snprintf(c->msg, sizeof c->msg, "%s", inner.msg);
+        return -1;
+    }
+    /* The same bound for the stored rows (one filter byte each), checked before libpng allocates
+     * its row buffers: a tiny file claiming a 2^30-pixel-wide row would otherwise cost gigabytes. */
+    size_t stored;
+    if (nexp_size_mul(png_get_rowbytes(c->png, c->info) + 1, (size_t)h, &stored) != 0 ||
+        stored / PNG_MAX_INFLATE > c->file_size) {
+        c->code = NEXP_ERR_FORMAT;
+        snprintf(c->msg, sizeof c->msg, "truncated: a %u x %u image cannot fit in %zu bytes", (unsigned)w,
+                 (unsigned)h, c->file_size);
         return -1;
     }
     if (color == PNG_COLOR_TYPE_PALETTE) {

@@ -1,4 +1,6 @@
 /* Neural ODE checkpoints in HDF5: model, training state (optimiser moments, RNG), data summary. */
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +19,17 @@ static void cfg_to_doubles(const nexp_optim_config *c, double *v)
     memcpy(v, tmp, sizeof tmp);
 }
 
-static void cfg_from_doubles(const double *v, nexp_optim_config *c)
+/* The integer settings (kind, schedule, step_size, total_steps) must be whole numbers that fit. */
+static nexp_status cfg_from_doubles(const double *v, nexp_optim_config *c, const char *path, nexp_error *err)
 {
+    static const int whole[4] = { 0, 9, 10, 12 };
+    for (int i = 0; i < 4; i++) {
+        double x = v[whole[i]];
+        if (!(x >= 0.0 && x <= (double)INT_MAX) || x != floor(x)) {
+            return nexp_error_set(err, NEXP_ERR_FORMAT, "%s: optimiser setting %d is %g, not a whole number in 0..%d",
+                                  path, whole[i], x, INT_MAX);
+        }
+    }
     c->kind = (nexp_optim_kind)(int)v[0];
     c->lr = v[1];
     c->momentum = v[2];
@@ -33,6 +44,7 @@ static void cfg_from_doubles(const double *v, nexp_optim_config *c)
     c->gamma = v[11];
     c->total_steps = (long)v[12];
     c->lr_min = v[13];
+    return NEXP_OK;
 }
 
 nexp_status nexp_node_save(const char *path, const nexp_node *m, const nexp_node_train_state *s,
@@ -136,6 +148,10 @@ nexp_status nexp_node_load(const char *path, const nexp_node_physics *custom, ne
     TRY(nexp_h5_read_attr_string(h, "model", "input", &input, err));
     TRY(nexp_h5_read_attr_string(h, "model", "physics", &physics, err));
     TRY(nexp_h5_read_attr_string(h, "model", "mlp", &mlp, err));
+    if (n < 1 || n > INT_MAX) {
+        st = nexp_error_set(err, NEXP_ERR_FORMAT, "%s: model has %lld states", path, (long long)n);
+        goto fail;
+    }
     nexp_node_spec spec = NEXP_NODE_SPEC_INIT;
     spec.n = (int)n;
     spec.input = strcmp(input, "cube") == 0 ? NEXP_NODE_INPUT_CUBE : NEXP_NODE_INPUT_IDENTITY;
@@ -185,7 +201,7 @@ nexp_status nexp_node_load(const char *path, const nexp_node_physics *custom, ne
         TRY(nexp_h5_read_attr_int64(h, "train", "iter", &iter, err));
         TRY(nexp_h5_read_attr_int64(h, "train", "optim_step", &step, err));
         TRY(nexp_h5_read_attr_int64(h, "train", "failed", &failed, err));
-        cfg_from_doubles(cfgv, &cfg);
+        TRY(cfg_from_doubles(cfgv, &cfg, path, err));
         s = calloc(1, sizeof *s);
         if (s == NULL) {
             st = nexp_error_set(err, NEXP_ERR_NOMEM, "node: out of memory");

@@ -1,5 +1,6 @@
 /* HDF5 module: fields, time series, named groups of arrays, atomic writes, damaged files. */
 #include <dirent.h>
+#include <hdf5.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -710,6 +711,68 @@ static void records_append_one_step_at_a_time_and_read_back_in_ranges(void)
     nexp_h5_close(h);
 }
 
+/* Found by fuzzing: an attribute whose datatype claims fewer bytes than its variable-length
+ * string needs (11 instead of 16) made HDF5 1.10 read past its 11-byte buffer in H5Aread. */
+static void attribute_with_less_data_than_its_type_needs_is_refused(void)
+{
+    const char *path = nexp_test_tmp("damaged_attr.h5");
+    nexp_h5_file *h = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_create(&h, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_write_attr_string(h, "/", "note", "made by test_h5", &err), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_commit(h, &err), NEXP_OK);
+    nexp_h5_close(h);
+    char *back = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_open_read(&h, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_read_attr_string(h, "/", "note", &back, &err), NEXP_OK);
+    CU_ASSERT(back != NULL && strcmp(back, "made by test_h5") == 0);
+    free(back);
+    nexp_h5_close(h);
+
+    /* the datatype message: version 1, class 9 (variable length), 3 bytes of class bits, size 16 */
+    size_t len = 0;
+    unsigned char *b = nexp_test_read_bytes(path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    int found = 0;
+    for (size_t i = 0; i + 8 < len; i++) {
+        if (b[i] == 0x19 && memcmp(b + i + 4, "\x10\0\0\0", 4) == 0) {
+            b[i + 4] = 11;
+            found++;
+        }
+    }
+    CU_ASSERT_EQUAL_FATAL(found, 1);
+    CU_ASSERT_EQUAL_FATAL(nexp_test_write_bytes(path, b, len), 0);
+    free(b);
+    back = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_h5_open_read(&h, path, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_h5_read_attr_string(h, "/", "note", &back, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT_PTR_NULL(back);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "damaged"));
+    nexp_h5_close(h);
+}
+
+/* Found by fuzzing: a 14 KB file whose dataset claims a (4, 30000, 30000) field made the reader
+ * allocate it (HDF5 reads never-written chunks as fill values). */
+static void field_claiming_more_values_than_the_file_stores_is_refused(void)
+{
+    const char *path = nexp_test_tmp("unwritten.h5");
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t dims[3] = { 2, 20000, 20000 }, chunk[3] = { 1, 256, 256 };
+    hid_t space = H5Screate_simple(3, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 3, chunk);
+    hid_t d = H5Dcreate2(file, "field", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    CU_ASSERT_FATAL(file >= 0 && d >= 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Fclose(file);
+    nexp_error err = NEXP_ERROR_INIT;
+    nexp_field *f = NULL;
+    CU_ASSERT_EQUAL(nexp_h5_read_field(path, "field", &f, NULL, &err), NEXP_ERR_FORMAT);
+    CU_ASSERT_PTR_NULL(f);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "stores only"));
+}
+
 static CU_TestInfo tests[] = {
     { "field_round_trips_bit_identically_with_its_attributes", field_round_trips_bit_identically_with_its_attributes },
     { "flow_with_unknown_vectors_keeps_its_mask", flow_with_unknown_vectors_keeps_its_mask },
@@ -736,6 +799,10 @@ static CU_TestInfo tests[] = {
       numeric_datasets_of_other_types_read_as_fields_within_the_limits },
     { "records_append_one_step_at_a_time_and_read_back_in_ranges",
       records_append_one_step_at_a_time_and_read_back_in_ranges },
+    { "attribute_with_less_data_than_its_type_needs_is_refused",
+      attribute_with_less_data_than_its_type_needs_is_refused },
+    { "field_claiming_more_values_than_the_file_stores_is_refused",
+      field_claiming_more_values_than_the_file_stores_is_refused },
     CU_TEST_INFO_NULL,
 };
 

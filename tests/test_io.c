@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -508,6 +509,11 @@ static void png_reader_refuses_huge_claimed_sizes_before_allocating(void)
     expect_read_error(nexp_png_read, path, NEXP_ERR_FORMAT, "cannot fit");
     png_with_claimed_size(path, 100000, 100000);
     expect_read_error(nexp_png_read, path, NEXP_ERR_TOO_LARGE, "exceed");
+    /* one row of 2^30 RGB pixels: refused before libpng allocates its 3 GiB row buffers (found by
+     * fuzzing: a 56-byte file made the reader allocate and clear them) */
+    png_with_claimed_size(path, 1U << 30, 1);
+    expect_read_error(nexp_png_read, path, NEXP_ERR_FORMAT, "cannot fit");
+    expect_read_error(nexp_kitti_read, path, NEXP_ERR_FORMAT, "cannot fit");
     png_with_claimed_size(path, 0x7fffffffU, 0x7fffffffU);
     expect_read_error(nexp_png_read, path, NEXP_ERR_TOO_LARGE, NULL);
     png_with_claimed_size(path, 0, 5);
@@ -516,6 +522,62 @@ static void png_reader_refuses_huge_claimed_sizes_before_allocating(void)
     nexp_field *f = NULL;
     CU_ASSERT_EQUAL(nexp_png_read(path, &f, NULL), NEXP_OK);
     nexp_field_free(f);
+}
+
+/* A valid 1 x 1 PNG with a chunk inserted after the IHDR: its length field says claimed, its
+ * data is the len bytes given (a correct CRC over those, so only the length can be wrong). */
+static void png_with_chunk(const char *path, const char *type, const char *data, size_t len, uint32_t claimed)
+{
+    png_with_claimed_size(path, 1, 1);
+    size_t n = 0;
+    unsigned char *b = nexp_test_read_bytes(path, &n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    unsigned char *out = malloc(n + 12 + len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    memcpy(out, b, 33); /* signature and IHDR */
+    for (int i = 0; i < 4; i++) {
+        out[33 + i] = (unsigned char)(claimed >> (24 - 8 * i));
+    }
+    memcpy(out + 37, type, 4);
+    memcpy(out + 41, data, len);
+    uint32_t crc = (uint32_t)crc32(0L, out + 37, (uInt)(4 + len));
+    for (int i = 0; i < 4; i++) {
+        out[41 + len + i] = (unsigned char)(crc >> (24 - 8 * i));
+    }
+    memcpy(out + 45 + len, b + 33, n - 33);
+    CU_ASSERT_EQUAL_FATAL(nexp_test_write_bytes(path, out, n + 12 + len), 0);
+    free(out);
+    free(b);
+}
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* Found by fuzzing: a 52-byte PNG whose zTXt header claimed 1.6 GB made libpng allocate and clear
+ * a buffer that large (a length check libpng only warns about). Text and other variable-length
+ * ancillary chunks are now skipped unread. */
+static void png_reader_skips_text_chunks_without_allocating_their_claimed_length(void)
+{
+    const char *path = nexp_test_tmp("text.png");
+    static const char text[] = "Comment\0made by test_io";
+    const char *types[3] = { "tEXt", "zTXt", "iCCP" };
+    for (int i = 0; i < 3; i++) {
+        png_with_chunk(path, types[i], text, sizeof text - 1, (uint32_t)(sizeof text - 1));
+        nexp_field *f = NULL;
+        CU_ASSERT_EQUAL(nexp_png_read(path, &f, NULL), NEXP_OK);
+        CU_ASSERT(f != NULL && f->width == 1 && f->height == 1 && nexp_field_get(f, 2, 0, 0) == 3.0f);
+        nexp_field_free(f);
+
+        long before = peak_rss_kb();
+        png_with_chunk(path, types[i], text, sizeof text - 1, 0x7ff00000U);
+        expect_read_error(nexp_png_read, path, NEXP_ERR_FORMAT, NULL);
+        expect_read_error(nexp_kitti_read, path, NEXP_ERR_FORMAT, NULL);
+        CU_ASSERT(peak_rss_kb() - before < 256 * 1024);
+    }
 }
 
 /* ---- PGM / PPM ----------------------------------------------------------------------------- */
@@ -1150,6 +1212,8 @@ int main(void)
         { "png_reader_rejects_non_png_bytes_and_truncated_files", png_reader_rejects_non_png_bytes_and_truncated_files },
         { "png_reader_refuses_huge_claimed_sizes_before_allocating",
           png_reader_refuses_huge_claimed_sizes_before_allocating },
+        { "png_reader_skips_text_chunks_without_allocating_their_claimed_length",
+          png_reader_skips_text_chunks_without_allocating_their_claimed_length },
         { "pnm_round_trips_grey_and_colour_at_8_and_16_bit", pnm_round_trips_grey_and_colour_at_8_and_16_bit },
         { "pnm_reader_skips_comments_and_reads_big_endian_16_bit", pnm_reader_skips_comments_and_reads_big_endian_16_bit },
         { "pnm_reader_rejects_bad_headers_maxval_and_values", pnm_reader_rejects_bad_headers_maxval_and_values },

@@ -1,5 +1,6 @@
 /* Neural ODE model: exact products of the right-hand side, gradients of the loss with respect to
  * network weights, physics parameters and initial states by every method. */
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -516,6 +517,66 @@ static void indometh_subjects_train_in_parallel_independently_of_threads(void)
     nexp_series_free(d);
 }
 
+/* Overwrite value i of the 14 optimiser settings stored in a checkpoint (raw HDF5: the attribute
+ * is read, deleted and written again). */
+static void set_optim_setting(const char *path, int i, double value)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t g = f >= 0 ? H5Gopen2(f, "train", H5P_DEFAULT) : -1;
+    hid_t a = g >= 0 ? H5Aopen(g, "optim_config", H5P_DEFAULT) : -1;
+    double v[14];
+    CU_ASSERT_FATAL(a >= 0 && H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0);
+    H5Aclose(a);
+    v[i] = value;
+    hsize_t n[1] = { 14 };
+    hid_t space = H5Screate_simple(1, n, NULL);
+    CU_ASSERT(H5Adelete(g, "optim_config") >= 0);
+    a = H5Acreate2(g, "optim_config", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT(a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, v) >= 0);
+    H5Aclose(a);
+    H5Sclose(space);
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+/* Found by fuzzing: an optimiser setting of 5.1e61 was converted to int (undefined behaviour). */
+static void checkpoint_with_out_of_range_optimiser_settings_is_refused(void)
+{
+    const char *ckpt = nexp_test_tmp("bad_optim.h5");
+    nexp_error err = NEXP_ERROR_INIT;
+    nexp_node_spec spec = NEXP_NODE_SPEC_INIT;
+    spec.n = 2;
+    spec.hidden = 3;
+    spec.physics = "lotka-volterra";
+    nexp_node *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_node_create(&spec, 9, &m, &err), NEXP_OK);
+    nexp_node_train_state s = { .iter = 4, .loss = 0.125 };
+    nexp_rng_seed(&s.rng, 11);
+    nexp_optim_config cfg = NEXP_OPTIM_CONFIG_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_optim_create(&cfg, (size_t)m->n_params, &s.optim, &err), NEXP_OK);
+    const int where[4] = { 0, 9, 10, 12 };
+    const double bad[4] = { 5.1422e61, -1.0, 2.5, NAN };
+    for (int k = 0; k < 4; k++) {
+        CU_ASSERT_EQUAL_FATAL(nexp_node_save(ckpt, m, &s, NULL, &err), NEXP_OK);
+        set_optim_setting(ckpt, where[k], bad[k]);
+        nexp_node *b = NULL;
+        nexp_node_train_state *sb = NULL;
+        CU_ASSERT_EQUAL(nexp_node_load(ckpt, NULL, &b, &sb, NULL, &err), NEXP_ERR_FORMAT);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "optimiser setting"));
+        nexp_node_free(b);
+        nexp_node_train_state_free(sb);
+    }
+    nexp_node *b = NULL;
+    nexp_node_train_state *sb = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_node_save(ckpt, m, &s, NULL, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_node_load(ckpt, NULL, &b, &sb, NULL, &err), NEXP_OK);
+    CU_ASSERT(sb != NULL && sb->iter == 4 && sb->optim->cfg.step_size == cfg.step_size);
+    nexp_node_free(b);
+    nexp_node_train_state_free(sb);
+    nexp_optim_free(s.optim);
+    nexp_node_free(m);
+}
+
 static CU_TestInfo tests[] = {
     { "node_products_are_consistent_and_match_differences", node_products_are_consistent_and_match_differences },
     { "pure_network_gradients_match_central_differences", pure_network_gradients_match_central_differences },
@@ -530,6 +591,8 @@ static CU_TestInfo tests[] = {
     { "failed_solves_are_reported_and_skipped", failed_solves_are_reported_and_skipped },
     { "indometh_subjects_train_in_parallel_independently_of_threads",
       indometh_subjects_train_in_parallel_independently_of_threads },
+    { "checkpoint_with_out_of_range_optimiser_settings_is_refused",
+      checkpoint_with_out_of_range_optimiser_settings_is_refused },
     CU_TEST_INFO_NULL,
 };
 
