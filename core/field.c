@@ -62,6 +62,32 @@ static size_t padded_stride(int width)
     return ((size_t)width + per - 1) / per * per;
 }
 
+/* Bytes of the data planes of a width x height x channels field; -1 on overflow. */
+static int field_data_bytes(int width, int height, int channels, size_t *n)
+{
+    return nexp_size_mul3(padded_stride(width) * (size_t)height, (size_t)channels, sizeof(float), n);
+}
+
+static void field_what(char *what, size_t len, int width, int height, int channels)
+{
+    snprintf(what, len, "a %d x %d x %d field", width, height, channels);
+}
+
+nexp_status nexp_field_check_memory(int width, int height, int channels, nexp_error *err)
+{
+    nexp_status st = nexp_field_check_dims(width, height, channels, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
+    size_t n;
+    if (field_data_bytes(width, height, channels, &n) != 0) {
+        return nexp_error_set(err, NEXP_ERR_TOO_LARGE, "field %d x %d x %d is too large", width, height, channels);
+    }
+    char what[96];
+    field_what(what, sizeof what, width, height, channels);
+    return nexp_memory_check(n, what, err);
+}
+
 nexp_status nexp_field_create(nexp_field **out, int width, int height, int channels, nexp_error *err)
 {
     *out = NULL;
@@ -69,8 +95,19 @@ nexp_status nexp_field_create(nexp_field **out, int width, int height, int chann
     if (st != NEXP_OK) {
         return st;
     }
+    size_t n;
+    if (field_data_bytes(width, height, channels, &n) != 0) {
+        return nexp_error_set(err, NEXP_ERR_TOO_LARGE, "field %d x %d x %d is too large", width, height, channels);
+    }
+    char what[96];
+    field_what(what, sizeof what, width, height, channels);
+    st = nexp_memory_reserve(n, what, err);
+    if (st != NEXP_OK) {
+        return st;
+    }
     nexp_field *f = calloc(1, sizeof *f);
     if (f == NULL) {
+        nexp_memory_release(n);
         return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory allocating a field");
     }
     f->width = width;
@@ -79,18 +116,6 @@ nexp_status nexp_field_create(nexp_field **out, int width, int height, int chann
     f->stride = padded_stride(width);
     f->plane = f->stride * (size_t)height;
     f->owns = 1;
-    size_t n;
-    if (nexp_size_mul3(f->plane, (size_t)channels, sizeof(float), &n) != 0) {
-        free(f);
-        return nexp_error_set(err, NEXP_ERR_TOO_LARGE, "field %d x %d x %d is too large", width, height, channels);
-    }
-    char what[96];
-    snprintf(what, sizeof what, "a %d x %d x %d field", width, height, channels);
-    st = nexp_memory_reserve(n, what, err);
-    if (st != NEXP_OK) {
-        free(f);
-        return st;
-    }
     f->data = aligned_alloc(NEXP_FIELD_ALIGN, n);
     if (f->data == NULL) {
         nexp_memory_release(n);

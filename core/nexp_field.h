@@ -108,6 +108,10 @@ nexp_status nexp_flow_stats_compute(const nexp_field *flow, nexp_flow_stats *out
 int nexp_size_mul(size_t a, size_t b, size_t *out);
 int nexp_size_mul3(size_t a, size_t b, size_t c, size_t *out);
 
+/* NEXP_OK if a field of this size passes nexp_field_check_dims and fits the memory limit (see
+ * nexp_core.h), else NEXP_ERR_TOO_LARGE naming it; allocates nothing (readers call it first). */
+nexp_status nexp_field_check_memory(int width, int height, int channels, nexp_error *err);
+
 /* Check width/height/channels against the limits above, naming what is wrong. */
 nexp_status nexp_field_check_dims(long long width, long long height, long long channels, nexp_error *err);
 

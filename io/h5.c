@@ -949,6 +949,9 @@ static nexp_status file_read_field(nexp_h5_file *file, const char *name, nexp_fi
         }
     }
     if (st == NEXP_OK) {
+        st = nexp_field_check_memory((int)dims[2], (int)dims[1], (int)dims[0], err);
+    }
+    if (st == NEXP_OK) {
         st = check_stored(d, name, dims[0] * dims[1] * dims[2], err);
     }
     if (st == NEXP_OK) {
@@ -2118,6 +2121,9 @@ static nexp_status series_read_frame(nexp_h5_file *file, const char *name, long 
         if (st != NEXP_OK) {
             nexp_error_prefix(err, name);
         }
+    }
+    if (st == NEXP_OK) {
+        st = nexp_field_check_memory((int)dims[3], (int)dims[2], (int)dims[1], err);
     }
     if (st == NEXP_OK) {
         st = check_stored(d, name, dims[1] * dims[2] * dims[3], err);

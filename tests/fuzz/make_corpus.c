@@ -202,7 +202,7 @@ static void checkpoint_seeds(void)
     nexp_net_spec *ns = malloc(sizeof *ns);
     check(nexp_net_spec_begin(ns, 1, &err), "net spec");
     int a = nexp_net_add_conv(ns, 0, 2, 3, 1, NEXP_PAD_REPLICATE, NEXP_ACT_RELU, &err);
-    int b = a >= 0 ? nexp_net_add_simple(ns, NEXP_NODE_AVGPOOL, a, NEXP_ACT_IDENTITY, &err) : a;
+    int b = a >= 0 ? nexp_net_add_simple(ns, NEXP_NET_AVGPOOL, a, NEXP_ACT_IDENTITY, &err) : a;
     int c = b >= 0 ? nexp_net_add_tconv(ns, b, 2, 2, 2, NEXP_ACT_IDENTITY, &err) : b;
     int d = c >= 0 ? nexp_net_add_concat(ns, a, c, &err) : c;
     int e = d >= 0 ? nexp_net_add_conv(ns, d, 1, 1, 1, NEXP_PAD_ZERO, NEXP_ACT_IDENTITY, &err) : d;
