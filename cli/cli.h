@@ -78,6 +78,13 @@ nexp_progress_mode cli_progress_mode(int quiet);
 void cli_catch_interrupts(void);
 int cli_interrupted(void);
 
+/* n >= 2 evenly spaced output times from t0 to t1 (the last exactly t1). */
+void cli_time_grid(double t0, double t1, long n, double *t);
+/* Draws the n states of a trajectory (Y row-major, n_out rows of n) over time t into a PNG at path,
+ * one line per state labelled by the comma-separated names (at most 64 states); dies on error. */
+void cli_plot_trajectory(const char *cmd, const char *path, const char *title, const char *xlabel,
+                         const char *names, const double *t, const double *Y, long n_out, int n);
+
 /* Print a JSON string value with escapes. */
 void cli_json_string(FILE *out, const char *s);
 
