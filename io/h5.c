@@ -565,29 +565,12 @@ static hid_t compressed_dcpl(int rank, const hsize_t *chunk)
 
 /* ---- fields ----------------------------------------------------------------------------------- */
 
-static const char *kind_name(nexp_field_kind k)
-{
-    switch (k) {
-    case NEXP_KIND_IMAGE:
-        return "image";
-    case NEXP_KIND_FLOW:
-        return "flow";
-    case NEXP_KIND_MASK:
-        return "mask";
-    case NEXP_KIND_TENSOR:
-        return "tensor";
-    case NEXP_KIND_SCALAR:
-        break;
-    }
-    return "scalar";
-}
-
 static int kind_from_name(const char *s, nexp_field_kind *k)
 {
     static const nexp_field_kind all[] = { NEXP_KIND_SCALAR, NEXP_KIND_IMAGE, NEXP_KIND_FLOW, NEXP_KIND_MASK,
                                            NEXP_KIND_TENSOR };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (strcmp(s, kind_name(all[i])) == 0) {
+        if (strcmp(s, nexp_field_kind_name(all[i])) == 0) {
             *k = all[i];
             return 1;
         }
@@ -615,7 +598,7 @@ static nexp_status put_field_attrs(hid_t obj, nexp_field_kind kind, int bit_dept
     if (attrs != NULL) {
         a = *attrs;
     }
-    nexp_status st = attr_put_string(obj, "kind", a.kind != NULL ? a.kind : kind_name(kind), err);
+    nexp_status st = attr_put_string(obj, "kind", a.kind != NULL ? a.kind : nexp_field_kind_name(kind), err);
     if (st == NEXP_OK) {
         st = attr_put_double(obj, "spacing", a.spacing, err);
     }
@@ -861,7 +844,7 @@ static nexp_status get_field_attrs(hid_t d, const char *name, nexp_field *f, nex
         nexp_field_kind k;
         if (st == NEXP_OK && kind_from_name(s, &k)) {
             f->kind = k;
-            a->kind = kind_name(k);
+            a->kind = nexp_field_kind_name(k);
         }
         free(s);
     }
