@@ -1000,31 +1000,32 @@ static nexp_status check_handle(const nexp_h5_file *h, nexp_error *err)
     return NEXP_OK;
 }
 
+/* The body of a public function on an open file h: checks the handle, evaluates call (an
+ * nexp_status expression) with HDF5's error printing off and returns its status, a failure's
+ * message prefixed with the file name. */
+#define H5_ON_OPEN_FILE(h, err, call)                \
+    do {                                             \
+        nexp_status st_ = check_handle((h), (err));  \
+        if (st_ != NEXP_OK) {                        \
+            return st_;                              \
+        }                                            \
+        h5_quiet q_ = quiet_begin();                 \
+        st_ = (call);                                \
+        quiet_end(q_);                               \
+        return with_path(st_, (err), (h)->path);     \
+    } while (0)
+
 nexp_status nexp_h5_put_field(nexp_h5_file *h, const char *dataset, const nexp_field *f, const nexp_h5_attrs *attrs,
                               nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = file_write_field(h, dataset != NULL ? dataset : "field", f, attrs, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, file_write_field(h, dataset != NULL ? dataset : "field", f, attrs, err));
 }
 
 nexp_status nexp_h5_get_field(nexp_h5_file *h, const char *dataset, nexp_field **out, nexp_h5_attrs *attrs_out,
                               nexp_error *err)
 {
     *out = NULL;
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = file_read_field(h, dataset != NULL ? dataset : "field", out, attrs_out, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, file_read_field(h, dataset != NULL ? dataset : "field", out, attrs_out, err));
 }
 
 /* ---- objects: existence, groups, listing -------------------------------------------------------- */
@@ -1106,14 +1107,7 @@ static nexp_status group_create(nexp_h5_file *h, const char *path, nexp_error *e
 
 nexp_status nexp_h5_create_group(nexp_h5_file *h, const char *path, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = group_create(h, obj_path(path), err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, group_create(h, obj_path(path), err));
 }
 
 typedef struct names_ctx {
@@ -1183,14 +1177,7 @@ nexp_status nexp_h5_list(nexp_h5_file *h, const char *group, char ***names, size
 {
     *names = NULL;
     *count = 0;
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = group_list(h, obj_path(group), names, count, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, group_list(h, obj_path(group), names, count, err));
 }
 
 /* ---- arrays ------------------------------------------------------------------------------------ */
@@ -1263,18 +1250,25 @@ static void format_shape(char *buf, size_t len, int rank, const size_t *dims)
     }
 }
 
-static nexp_status array_write(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
-                               const void *data, nexp_error *err)
+/* Before writing an array of type at path: the file is writable, the name valid, the type known. */
+static nexp_status check_array_write(nexp_h5_file *h, const char *path, nexp_h5_type type, nexp_error *err)
 {
     nexp_status st = check_writable(h, err);
     if (st == NEXP_OK) {
         st = check_name(path, err);
     }
+    if (st == NEXP_OK && !type_valid(type)) {
+        st = nexp_error_set(err, NEXP_ERR_ARG, "%s: unknown element type %d", path, (int)type);
+    }
+    return st;
+}
+
+static nexp_status array_write(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
+                               const void *data, nexp_error *err)
+{
+    nexp_status st = check_array_write(h, path, type, err);
     if (st != NEXP_OK) {
         return st;
-    }
-    if (!type_valid(type)) {
-        return nexp_error_set(err, NEXP_ERR_ARG, "%s: unknown element type %d", path, (int)type);
     }
     if (rank < 0 || rank > NEXP_H5_MAX_RANK || (rank > 0 && dims == NULL)) {
         return nexp_error_set(err, NEXP_ERR_ARG, "%s: rank %d (0..%d with dims)", path, rank, NEXP_H5_MAX_RANK);
@@ -1310,14 +1304,7 @@ static nexp_status array_write(nexp_h5_file *h, const char *path, nexp_h5_type t
 nexp_status nexp_h5_write_array(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
                                 const void *data, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = array_write(h, path, type, rank, dims, data, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, array_write(h, path, type, rank, dims, data, err));
 }
 
 /* Stored type of an open dataset as the nexp_h5_type that holds it, and whether reading it as
@@ -1356,6 +1343,19 @@ static nexp_status stored_type(hid_t d, const char *path, nexp_h5_type want, nex
     return NEXP_OK;
 }
 
+/* NEXP_OK if the open dataset d can be read as type without loss, else an error naming both types. */
+static nexp_status check_readable_as(hid_t d, const char *path, nexp_h5_type type, nexp_error *err)
+{
+    int ok = 0;
+    nexp_h5_type stored = NEXP_H5_DOUBLE;
+    nexp_status st = stored_type(d, path, type, &stored, &ok, err);
+    if (st == NEXP_OK && !ok) {
+        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s: stored as %s, cannot be read as %s without loss", path,
+                            nexp_h5_type_name(stored), nexp_h5_type_name(type));
+    }
+    return st;
+}
+
 static nexp_status info_of(hid_t d, const char *path, nexp_h5_array_meta *info, nexp_error *err)
 {
     memset(info, 0, sizeof *info);
@@ -1388,14 +1388,7 @@ static nexp_status array_info(nexp_h5_file *h, const char *path, nexp_h5_array_m
 
 nexp_status nexp_h5_array_info(nexp_h5_file *h, const char *path, nexp_h5_array_meta *info, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = array_info(h, path, info, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, array_info(h, path, info, err));
 }
 
 static nexp_status array_read(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
@@ -1423,14 +1416,8 @@ static nexp_status array_read(nexp_h5_file *h, const char *path, nexp_h5_type ty
         format_shape(have, sizeof have, info.rank, info.dims);
         st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s: expected shape %s, file has %s", path, want, have);
     }
-    int ok = 0;
-    nexp_h5_type stored;
     if (st == NEXP_OK) {
-        st = stored_type(d, path, type, &stored, &ok, err);
-    }
-    if (st == NEXP_OK && !ok) {
-        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s: stored as %s, cannot be read as %s without loss", path,
-                            nexp_h5_type_name(stored), nexp_h5_type_name(type));
+        st = check_readable_as(d, path, type, err);
     }
     if (st == NEXP_OK && info.count > 0 && data == NULL) {
         st = nexp_error_set(err, NEXP_ERR_ARG, "%s: no buffer to read into", path);
@@ -1445,14 +1432,7 @@ static nexp_status array_read(nexp_h5_file *h, const char *path, nexp_h5_type ty
 nexp_status nexp_h5_read_array(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
                                void *data, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = array_read(h, path, type, rank, dims, data, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, array_read(h, path, type, rank, dims, data, err));
 }
 
 /* ---- records: arrays growing along an unlimited first axis -------------------------------------- */
@@ -1515,15 +1495,9 @@ static nexp_status append_open(nexp_h5_file *h, const char *path, nexp_h5_type t
 static nexp_status records_append(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
                                   const void *data, nexp_error *err)
 {
-    nexp_status st = check_writable(h, err);
-    if (st == NEXP_OK) {
-        st = check_name(path, err);
-    }
+    nexp_status st = check_array_write(h, path, type, err);
     if (st != NEXP_OK) {
         return st;
-    }
-    if (!type_valid(type)) {
-        return nexp_error_set(err, NEXP_ERR_ARG, "%s: unknown element type %d", path, (int)type);
     }
     if (rank < 0 || rank > NEXP_H5_MAX_RANK - 1 || (rank > 0 && dims == NULL) || data == NULL) {
         return nexp_error_set(err, NEXP_ERR_ARG, "%s: a record needs data and a rank of 0..%d", path,
@@ -1570,14 +1544,7 @@ static nexp_status records_append(nexp_h5_file *h, const char *path, nexp_h5_typ
 nexp_status nexp_h5_append(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
                            const void *data, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = records_append(h, path, type, rank, dims, data, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, records_append(h, path, type, rank, dims, data, err));
 }
 
 static nexp_status records_read(nexp_h5_file *h, const char *path, nexp_h5_type type, size_t first, size_t count,
@@ -1599,14 +1566,8 @@ static nexp_status records_read(nexp_h5_file *h, const char *path, nexp_h5_type 
         st = nexp_error_set(err, NEXP_ERR_ARG, "%s: records [%zu, %zu) out of range (the array has %zu)", path, first,
                             first + count, info.dims[0]);
     }
-    int ok = 0;
-    nexp_h5_type stored;
     if (st == NEXP_OK) {
-        st = stored_type(d, path, type, &stored, &ok, err);
-    }
-    if (st == NEXP_OK && !ok) {
-        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s: stored as %s, cannot be read as %s without loss", path,
-                            nexp_h5_type_name(stored), nexp_h5_type_name(type));
+        st = check_readable_as(d, path, type, err);
     }
     if (st == NEXP_OK && count > 0 && info.count > 0) {
         hsize_t start[NEXP_H5_MAX_RANK] = { 0 }, cnt[NEXP_H5_MAX_RANK];
@@ -1632,14 +1593,7 @@ static nexp_status records_read(nexp_h5_file *h, const char *path, nexp_h5_type 
 nexp_status nexp_h5_read_records(nexp_h5_file *h, const char *path, nexp_h5_type type, size_t first, size_t count,
                                  void *data, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = records_read(h, path, type, first, count, data, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, records_read(h, path, type, first, count, data, err));
 }
 
 /* ---- attributes on any object ------------------------------------------------------------------ */
