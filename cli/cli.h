@@ -46,6 +46,11 @@ _Noreturn void cli_die_err(const char *cmd, const nexp_error *err);
 /* "nexp CMD: message" and "Try 'nexp CMD --help'." on stderr, then exit 2. */
 _Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The getopt_long results (with optstring ":h") every command handles alike: c == ':' (an option
+ * missing its value, "option '--x' needs a value") or anything else ("unknown option '--x'"); opt is
+ * the offending argument, argv[optind - 1]. A usage error, exit 2. */
+_Noreturn void cli_option_error(const char *cmd, int c, const char *opt);
+
 /* Strict number parsing of option values: the whole string must be a finite number in range,
  * otherwise a usage error naming the option. */
 double cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi);

@@ -69,10 +69,8 @@ static int cmd_info(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
+            cli_option_error("info", c, argv[optind - 1]);
         }
     }
     if (argc - optind != 1) {

@@ -135,10 +135,8 @@ static int cmd_simulate(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+            cli_option_error(CMD, c, argv[optind - 1]);
         }
     }
     if (argc - optind != 1) {

@@ -42,6 +42,14 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
     exit(CLI_EXIT_USAGE);
 }
 
+void cli_option_error(const char *cmd, int c, const char *opt)
+{
+    if (c == ':') {
+        cli_usage_error(cmd, "option '%s' needs a value", opt);
+    }
+    cli_usage_error(cmd, "unknown option '%s'", opt);
+}
+
 double cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi)
 {
     char *end = NULL;
