@@ -866,6 +866,24 @@ static nexp_status get_field_attrs(hid_t d, const char *name, nexp_field *f, nex
     return st;
 }
 
+/* Checks that dataset d holds numbers and that c x h x w is an allowed field size, then allocates
+ * the field. */
+static nexp_status create_field_for(hid_t d, const char *name, hsize_t c, hsize_t h, hsize_t w, nexp_field **f,
+                                    nexp_error *err)
+{
+    nexp_status st = check_numeric(d, name, err);
+    if (st == NEXP_OK) {
+        st = nexp_field_check_dims((long long)w, (long long)h, (long long)c, err);
+        if (st != NEXP_OK) {
+            nexp_error_prefix(err, name);
+        }
+    }
+    if (st == NEXP_OK) {
+        st = nexp_field_create(f, (int)w, (int)h, (int)c, err);
+    }
+    return st;
+}
+
 static nexp_status file_read_field(nexp_h5_file *file, const char *name, nexp_field **out, nexp_h5_attrs *attrs_out,
                                    nexp_error *err)
 {
@@ -883,16 +901,7 @@ static nexp_status file_read_field(nexp_h5_file *file, const char *name, nexp_fi
                             name, rank, rank == 4 ? "; it looks like a time series: read one of its frames" : "");
     }
     if (st == NEXP_OK) {
-        st = check_numeric(d, name, err);
-    }
-    if (st == NEXP_OK) {
-        st = nexp_field_check_dims((long long)dims[2], (long long)dims[1], (long long)dims[0], err);
-        if (st != NEXP_OK) {
-            nexp_error_prefix(err, name);
-        }
-    }
-    if (st == NEXP_OK) {
-        st = nexp_field_create(&f, (int)dims[2], (int)dims[1], (int)dims[0], err);
+        st = create_field_for(d, name, dims[0], dims[1], dims[2], &f, err);
     }
     for (int c = 0; st == NEXP_OK && c < f->channels; c++) {
         hsize_t start[1] = { (hsize_t)c };
@@ -2005,16 +2014,7 @@ static nexp_status series_read_frame(nexp_h5_file *file, const char *name, long 
                             index, n);
     }
     if (st == NEXP_OK) {
-        st = check_numeric(d, name, err);
-    }
-    if (st == NEXP_OK) {
-        st = nexp_field_check_dims((long long)dims[3], (long long)dims[2], (long long)dims[1], err);
-        if (st != NEXP_OK) {
-            nexp_error_prefix(err, name);
-        }
-    }
-    if (st == NEXP_OK) {
-        st = nexp_field_create(&f, (int)dims[3], (int)dims[2], (int)dims[1], err);
+        st = create_field_for(d, name, dims[1], dims[2], dims[3], &f, err);
     }
     hsize_t t = (hsize_t)(index < 0 ? index + n : index);
     for (int c = 0; st == NEXP_OK && c < f->channels; c++) {
