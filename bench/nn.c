@@ -71,20 +71,26 @@ static double bench_mlp(int reps)
     return best;
 }
 
-static double bench_unet(int reps)
+/* The benchmarked U-Net (widths 12-24-48, 3 in, 4 out channels) and its plan for N x H x W. */
+static void make_unet(int N, int H, int W, nexp_net **net, nexp_net_plan **plan, const char *what)
 {
     nexp_error err = NEXP_ERROR_INIT;
     nexp_unet_config u = NEXP_UNET_CONFIG_INIT;
     u.widths[0] = 12, u.widths[1] = 24, u.widths[2] = 48;
     u.out_channels = 4;
     nexp_net_spec spec;
+    if (nexp_unet_spec(&u, &spec, &err) != NEXP_OK || nexp_net_create(&spec, 1, net, &err) != NEXP_OK ||
+        nexp_net_plan_create(*net, N, H, W, plan, &err) != NEXP_OK) {
+        die(what, &err);
+    }
+}
+
+static double bench_unet(int reps)
+{
+    const int N = 4, H = 128, W = 128;
     nexp_net *net = NULL;
     nexp_net_plan *plan = NULL;
-    const int N = 4, H = 128, W = 128;
-    if (nexp_unet_spec(&u, &spec, &err) != NEXP_OK || nexp_net_create(&spec, 1, &net, &err) != NEXP_OK ||
-        nexp_net_plan_create(net, N, H, W, &plan, &err) != NEXP_OK) {
-        die("unet", &err);
-    }
+    make_unet(N, H, W, &net, &plan, "unet");
     size_t nx = (size_t)N * 3 * H * W, ny = (size_t)N * 4 * H * W;
     float *x = malloc(nx * sizeof *x), *d = malloc(ny * sizeof *d);
     nexp_rng rng;
@@ -118,18 +124,10 @@ static double bench_unet(int reps)
 
 static void bench_infer(int reps)
 {
-    nexp_error err = NEXP_ERROR_INIT;
-    nexp_unet_config u = NEXP_UNET_CONFIG_INIT;
-    u.widths[0] = 12, u.widths[1] = 24, u.widths[2] = 48;
-    u.out_channels = 4;
-    nexp_net_spec spec;
+    const int H = 436, W = 1024;
     nexp_net *net = NULL;
     nexp_net_plan *plan = NULL;
-    const int H = 436, W = 1024;
-    if (nexp_unet_spec(&u, &spec, &err) != NEXP_OK || nexp_net_create(&spec, 1, &net, &err) != NEXP_OK ||
-        nexp_net_plan_create(net, 1, H, W, &plan, &err) != NEXP_OK) {
-        die("unet inference", &err);
-    }
+    make_unet(1, H, W, &net, &plan, "unet inference");
     size_t nx = (size_t)3 * H * W;
     float *x = malloc(nx * sizeof *x);
     nexp_rng rng;

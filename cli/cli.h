@@ -46,6 +46,11 @@ _Noreturn void cli_die_err(const char *cmd, const nexp_error *err);
 /* "nexp CMD: message" and "Try 'nexp CMD --help'." on stderr, then exit 2. */
 _Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The getopt_long results (with optstring ":h") every command handles alike: c == ':' (an option
+ * missing its value, "option '--x' needs a value") or anything else ("unknown option '--x'"); opt is
+ * the offending argument, argv[optind - 1]. A usage error, exit 2. */
+_Noreturn void cli_option_error(const char *cmd, int c, const char *opt);
+
 /* Strict number parsing of option values: the whole string must be a finite number in range,
  * otherwise a usage error naming the option. */
 double cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi);
@@ -77,6 +82,13 @@ nexp_progress_mode cli_progress_mode(int quiet);
  * signal number), saves and exits with CLI_EXIT_SIGNAL_BASE + that number. */
 void cli_catch_interrupts(void);
 int cli_interrupted(void);
+
+/* n >= 2 evenly spaced output times from t0 to t1 (the last exactly t1). */
+void cli_time_grid(double t0, double t1, long n, double *t);
+/* Draws the n states of a trajectory (Y row-major, n_out rows of n) over time t into a PNG at path,
+ * one line per state labelled by the comma-separated names (at most 64 states); dies on error. */
+void cli_plot_trajectory(const char *cmd, const char *path, const char *title, const char *xlabel,
+                         const char *names, const double *t, const double *Y, long n_out, int n);
 
 /* Print a JSON string value with escapes. */
 void cli_json_string(FILE *out, const char *s);

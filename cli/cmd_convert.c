@@ -65,10 +65,8 @@ static int cmd_convert(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error("convert", "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error("convert", "unknown option '%s'", argv[optind - 1]);
+            cli_option_error("convert", c, argv[optind - 1]);
         }
     }
     if (argc - optind != 2) {

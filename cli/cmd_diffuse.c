@@ -126,10 +126,8 @@ static int cmd_diffuse(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error("diffuse", "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error("diffuse", "unknown option '%s'", argv[optind - 1]);
+            cli_option_error("diffuse", c, argv[optind - 1]);
         }
     }
     if (argc - optind != 2) {

@@ -57,10 +57,8 @@ static int cmd_eval(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error("eval", "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error("eval", "unknown option '%s'", argv[optind - 1]);
+            cli_option_error("eval", c, argv[optind - 1]);
         }
     }
     if (argc - optind != 2) {

@@ -60,10 +60,8 @@ static int cmd_flowviz(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error("flowviz", "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error("flowviz", "unknown option '%s'", argv[optind - 1]);
+            cli_option_error("flowviz", c, argv[optind - 1]);
         }
     }
     if (argc - optind != 2) {

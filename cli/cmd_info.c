@@ -27,23 +27,6 @@ static void usage(FILE *out)
             "  nexp info ../shared/data/flow/sintel-alley/flow_0002.flo --json\n");
 }
 
-static const char *kind_name(nexp_field_kind k)
-{
-    switch (k) {
-    case NEXP_KIND_SCALAR:
-        return "scalar";
-    case NEXP_KIND_IMAGE:
-        return "image";
-    case NEXP_KIND_FLOW:
-        return "flow";
-    case NEXP_KIND_MASK:
-        return "mask";
-    case NEXP_KIND_TENSOR:
-        return "tensor";
-    }
-    return "unknown";
-}
-
 /* A JSON number, or null for NaN/infinity (JSON has no such numbers). */
 static void json_number(double v)
 {
@@ -86,10 +69,8 @@ static int cmd_info(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
+            cli_option_error("info", c, argv[optind - 1]);
         }
     }
     if (argc - optind != 1) {
@@ -120,7 +101,7 @@ static int cmd_info(int argc, char **argv)
         cli_json_string(stdout, path);
         printf(", \"format\": \"%s\", \"width\": %d, \"height\": %d, \"channels\": %d, \"kind\": \"%s\", "
                "\"bit_depth\": %d",
-               nexp_format_name(fmt), f->width, f->height, f->channels, kind_name(f->kind), f->bit_depth);
+               nexp_format_name(fmt), f->width, f->height, f->channels, nexp_field_kind_name(f->kind), f->bit_depth);
         if (is_flow) {
             printf(", \"max_flow\": ");
             json_number(fs.max_flow);
@@ -144,7 +125,7 @@ static int cmd_info(int argc, char **argv)
     } else {
         printf("file:     %s\nformat:   %s\nsize:     %d x %d, %d channel%s\nkind:     %s", path,
                nexp_format_name(fmt), f->width, f->height, f->channels, f->channels == 1 ? "" : "s",
-               kind_name(f->kind));
+               nexp_field_kind_name(f->kind));
         if (f->bit_depth) {
             printf(" (%d bit)", f->bit_depth);
         }

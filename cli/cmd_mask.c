@@ -58,10 +58,8 @@ static int cmd_mask(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error("mask", "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error("mask", "unknown option '%s'", argv[optind - 1]);
+            cli_option_error("mask", c, argv[optind - 1]);
         }
     }
     if (like == NULL) {

@@ -133,10 +133,8 @@ static int model_init(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error("model", "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error("model", "unknown option '%s'", argv[optind - 1]);
+            cli_option_error("model", c, argv[optind - 1]);
         }
     }
     if (optind != argc) {

@@ -327,10 +327,8 @@ static int cmd_fit(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+            cli_option_error(CMD, c, argv[optind - 1]);
         }
     }
     if (optind != argc) {
@@ -496,10 +494,8 @@ static int cmd_predict(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+            cli_option_error(CMD, c, argv[optind - 1]);
         }
     }
     if (optind != argc) {
@@ -547,10 +543,7 @@ static int cmd_predict(int argc, char **argv)
     if (t == NULL || Y == NULL || nexp_node_work_create(m, 1, &w, &err) != NEXP_OK) {
         cli_die(CMD, "out of memory");
     }
-    for (long i = 0; i < n_out; i++) {
-        t[i] = t0 + (t1 - t0) * (double)i / (double)(n_out - 1);
-    }
-    t[n_out - 1] = t1;
+    cli_time_grid(t0, t1, n_out, t);
     if (nexp_node_predict(m, w, t0, y0, (int)n_out, t, &ode, Y, &err) != NEXP_OK) {
         cli_die_err(CMD, &err);
     }
@@ -569,20 +562,7 @@ static int cmd_predict(int argc, char **argv)
         cli_die_err(CMD, &err);
     }
     if (plot != NULL) {
-        nexp_plot_series s[64];
-        char *save = NULL, *tok = strtok_r(names, ",", &save);
-        for (int k = 0; k < m->n; k++, tok = strtok_r(NULL, ",", &save)) {
-            s[k] = (nexp_plot_series){ tok, t, Y + k, n_out, m->n, NEXP_PLOT_LINE, k };
-        }
-        nexp_plot_spec ps = NEXP_PLOT_SPEC_INIT;
-        ps.title = "neural ODE prediction";
-        ps.xlabel = tname;
-        ps.ylabel = "state";
-        nexp_status pst = nexp_plot_write_png(plot, &ps, s, m->n, &err);
-        nexp_plot_release_caches();
-        if (pst != NEXP_OK) {
-            cli_die_err(CMD, &err);
-        }
+        cli_plot_trajectory(CMD, plot, "neural ODE prediction", tname, names, t, Y, n_out, m->n);
     }
     if (!quiet) {
         fprintf(stderr, "nexp node: predicted %ld times on [%g, %g] -> %s\n", n_out, t0, t1, out);

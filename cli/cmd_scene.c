@@ -89,10 +89,8 @@ static int cmd_scene(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error("scene", "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error("scene", "unknown option '%s'", argv[optind - 1]);
+            cli_option_error("scene", c, argv[optind - 1]);
         }
     }
     if (optind != argc) {

@@ -7,7 +7,6 @@
 #include "cli.h"
 #include "nexp_csv.h"
 #include "nexp_ode.h"
-#include "nexp_plot.h"
 
 #define CMD "simulate"
 
@@ -136,10 +135,8 @@ static int cmd_simulate(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
-        case ':':
-            cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
         default:
-            cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+            cli_option_error(CMD, c, argv[optind - 1]);
         }
     }
     if (argc - optind != 1) {
@@ -191,10 +188,7 @@ static int cmd_simulate(int argc, char **argv)
     if (t == NULL || Y == NULL) {
         cli_die(CMD, "out of memory for %ld output times", n_out);
     }
-    for (long i = 0; i < n_out; i++) {
-        t[i] = t0 + (t1 - t0) * (double)i / (double)(n_out - 1);
-    }
-    t[n_out - 1] = t1;
+    cli_time_grid(t0, t1, n_out, t);
     nexp_ode_stats st;
     double start = nexp_time_now();
     if (nexp_ode_solve(&sys, &opt, t0, y0, (int)n_out, t, Y, &st, &err) != NEXP_OK) {
@@ -208,22 +202,7 @@ static int cmd_simulate(int argc, char **argv)
         cli_die_err(CMD, &err);
     }
     if (plot != NULL) {
-        nexp_plot_series s[16];
-        char names[256];
-        snprintf(names, sizeof names, "%s", info->state_names);
-        char *save = NULL, *tok = strtok_r(names, ",", &save);
-        for (int k = 0; k < info->n; k++, tok = strtok_r(NULL, ",", &save)) {
-            s[k] = (nexp_plot_series){ tok, t, Y + k, n_out, info->n, NEXP_PLOT_LINE, k };
-        }
-        nexp_plot_spec ps = NEXP_PLOT_SPEC_INIT;
-        ps.title = info->summary;
-        ps.xlabel = "t";
-        ps.ylabel = "state";
-        nexp_status pst = nexp_plot_write_png(plot, &ps, s, info->n, &err);
-        nexp_plot_release_caches();
-        if (pst != NEXP_OK) {
-            cli_die_err(CMD, &err);
-        }
+        cli_plot_trajectory(CMD, plot, info->summary, "t", info->state_names, t, Y, n_out, info->n);
     }
     if (!quiet) {
         fprintf(stderr, "nexp simulate: %s to t = %g, %ld outputs -> %s (%.3f s)\n", name, t1, n_out, out, secs);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nexp_plot.h"
 
 void cli_die(const char *cmd, const char *fmt, ...)
 {
@@ -39,6 +40,14 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
     fprintf(stderr, "\nTry 'nexp %s --help'.\n", cmd);
     va_end(ap);
     exit(CLI_EXIT_USAGE);
+}
+
+void cli_option_error(const char *cmd, int c, const char *opt)
+{
+    if (c == ':') {
+        cli_usage_error(cmd, "option '%s' needs a value", opt);
+    }
+    cli_usage_error(cmd, "unknown option '%s'", opt);
 }
 
 double cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi)
@@ -185,6 +194,36 @@ int cli_interrupted(void)
 nexp_progress_mode cli_progress_mode(int quiet)
 {
     return quiet ? NEXP_PROGRESS_QUIET : NEXP_PROGRESS_AUTO;
+}
+
+void cli_time_grid(double t0, double t1, long n, double *t)
+{
+    for (long i = 0; i < n; i++) {
+        t[i] = t0 + (t1 - t0) * (double)i / (double)(n - 1);
+    }
+    t[n - 1] = t1;
+}
+
+void cli_plot_trajectory(const char *cmd, const char *path, const char *title, const char *xlabel,
+                         const char *names, const double *t, const double *Y, long n_out, int n)
+{
+    nexp_plot_series s[64];
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", names);
+    char *save = NULL, *tok = strtok_r(buf, ",", &save);
+    for (int k = 0; k < n && k < 64; k++, tok = strtok_r(NULL, ",", &save)) {
+        s[k] = (nexp_plot_series){ tok, t, Y + k, n_out, n, NEXP_PLOT_LINE, k };
+    }
+    nexp_plot_spec ps = NEXP_PLOT_SPEC_INIT;
+    ps.title = title;
+    ps.xlabel = xlabel;
+    ps.ylabel = "state";
+    nexp_error err = NEXP_ERROR_INIT;
+    nexp_status st = nexp_plot_write_png(path, &ps, s, n < 64 ? n : 64, &err);
+    nexp_plot_release_caches();
+    if (st != NEXP_OK) {
+        cli_die_err(cmd, &err);
+    }
 }
 
 void cli_json_string(FILE *out, const char *s)

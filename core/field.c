@@ -45,6 +45,23 @@ nexp_status nexp_field_check_dims(long long width, long long height, long long c
 }
 
 /* Bytes counted against the memory limit for an owned field's pixels and for its mask. */
+const char *nexp_field_kind_name(nexp_field_kind kind)
+{
+    switch (kind) {
+    case NEXP_KIND_SCALAR:
+        return "scalar";
+    case NEXP_KIND_IMAGE:
+        return "image";
+    case NEXP_KIND_FLOW:
+        return "flow";
+    case NEXP_KIND_MASK:
+        return "mask";
+    case NEXP_KIND_TENSOR:
+        return "tensor";
+    }
+    return "unknown";
+}
+
 static size_t data_bytes(const nexp_field *f)
 {
     return f->plane * (size_t)f->channels * sizeof(float);

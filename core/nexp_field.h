@@ -40,6 +40,9 @@ typedef enum nexp_field_kind {
     NEXP_KIND_TENSOR = 4  /* diffusion tensor entries or parameters */
 } nexp_field_kind;
 
+/* "scalar", "image", "flow", "mask" or "tensor" ("unknown" for a value outside the enum). */
+const char *nexp_field_kind_name(nexp_field_kind kind);
+
 typedef struct nexp_field {
     int width, height, channels;
     size_t stride; /* floats from one row start to the next */

@@ -8,25 +8,15 @@
 
 #include "io_internal.h"
 
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d != NULL) {
-        memcpy(d, s, n);
-    }
-    return d;
-}
-
 /* Directory part of path ("." if none) in a new string. */
 static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (slash == NULL) {
-        return dup_string(".");
+        return strdup(".");
     }
     if (slash == path) {
-        return dup_string("/");
+        return strdup("/");
     }
     size_t n = (size_t)(slash - path);
     char *d = malloc(n + 1);
@@ -62,7 +52,7 @@ static nexp_status choose_names(nexp_atomic_file *af, const char *path, nexp_err
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     char *dir = dir_of(path);
-    af->final_path = dup_string(path);
+    af->final_path = strdup(path);
     size_t cap = len + 64;
     af->tmp_path = malloc(cap);
     if (dir == NULL || af->final_path == NULL || af->tmp_path == NULL) {

@@ -87,16 +87,6 @@ static int is_blank(const char *s)
     return 1;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d != NULL) {
-        memcpy(d, s, n);
-    }
-    return d;
-}
-
 void nexp_series_free(nexp_series *s)
 {
     if (s == NULL) {
@@ -252,7 +242,7 @@ nexp_status nexp_series_read_csv(const char *path, const char *time_col, const c
         st = nexp_error_set(err, NEXP_ERR_EMPTY, "%s: empty file (no header)", path);
         goto fail;
     }
-    header = dup_str(line);
+    header = strdup(line);
     if (header == NULL) {
         st = nexp_error_set(err, NEXP_ERR_NOMEM, "csv: out of memory");
         goto fail;
@@ -277,7 +267,7 @@ nexp_status nexp_series_read_csv(const char *path, const char *time_col, const c
     }
     int ns = 0;
     if (state_cols != NULL) {
-        cols_copy = dup_str(state_cols);
+        cols_copy = strdup(state_cols);
         if (cols_copy == NULL) {
             st = nexp_error_set(err, NEXP_ERR_NOMEM, "csv: out of memory");
             goto fail;
@@ -353,7 +343,7 @@ nexp_status nexp_series_read_csv(const char *path, const char *time_col, const c
                     }
                     gcap = nc;
                 }
-                gnames[n_gn] = dup_str(fld[gcol]);
+                gnames[n_gn] = strdup(fld[gcol]);
                 gcount[n_gn] = 0;
                 if (gnames[n_gn] == NULL) {
                     st = nexp_error_set(err, NEXP_ERR_NOMEM, "csv: out of memory");
@@ -364,7 +354,7 @@ nexp_status nexp_series_read_csv(const char *path, const char *time_col, const c
         } else if (n_gn == 0) {
             gnames = malloc(sizeof *gnames);
             gcount = malloc(sizeof *gcount);
-            if (gnames == NULL || gcount == NULL || (gnames[0] = dup_str("all")) == NULL) {
+            if (gnames == NULL || gcount == NULL || (gnames[0] = strdup("all")) == NULL) {
                 st = nexp_error_set(err, NEXP_ERR_NOMEM, "csv: out of memory");
                 goto fail;
             }
@@ -388,8 +378,8 @@ nexp_status nexp_series_read_csv(const char *path, const char *time_col, const c
     }
     s->n_states = ns;
     s->n_rows = raw.n;
-    s->time_name = dup_str(hdr[tcol]);
-    s->group_name = gcol >= 0 ? dup_str(hdr[gcol]) : NULL;
+    s->time_name = strdup(hdr[tcol]);
+    s->group_name = gcol >= 0 ? strdup(hdr[gcol]) : NULL;
     s->state_names = calloc((size_t)ns, sizeof *s->state_names);
     s->group_start = calloc((size_t)n_gn + 1, sizeof *s->group_start);
     s->t = malloc((size_t)raw.n * sizeof *s->t);
@@ -400,7 +390,7 @@ nexp_status nexp_series_read_csv(const char *path, const char *time_col, const c
         goto fail;
     }
     for (int i = 0; i < ns; i++) {
-        if ((s->state_names[i] = dup_str(hdr[state_idx[i]])) == NULL) {
+        if ((s->state_names[i] = strdup(hdr[state_idx[i]])) == NULL) {
             st = nexp_error_set(err, NEXP_ERR_NOMEM, "csv: out of memory");
             goto fail;
         }
@@ -504,7 +494,7 @@ nexp_status nexp_trajectory_write(const char *path, const char *time_name, const
         return nexp_error_set(err, NEXP_ERR_ARG, "trajectory: need a path, names, times and states");
     }
     {
-        char *copy = dup_str(state_names);
+        char *copy = strdup(state_names);
         char *fields[CSV_MAX_COLS];
         int k = copy ? split_fields(copy, fields, CSV_MAX_COLS) : -2;
         free(copy);
@@ -529,7 +519,7 @@ nexp_status nexp_trajectory_write(const char *path, const char *time_name, const
     if (!has_suffix(path, ".csv")) {
         return nexp_error_set(err, NEXP_ERR_UNSUPPORTED, "%s: unknown extension (expected .csv or .h5)", path);
     }
-    char *copy = dup_str(state_names);
+    char *copy = strdup(state_names);
     const char **names = malloc(((size_t)n + 1) * sizeof *names);
     double *table = malloc((size_t)nt * ((size_t)n + 1) * sizeof *table);
     nexp_status st = NEXP_OK;
@@ -601,7 +591,7 @@ nexp_status nexp_series_read_h5(const char *path, const char *time_col, const ch
         idx[i] = i;
     }
     if (state_cols != NULL) {
-        want = dup_str(state_cols);
+        want = strdup(state_cols);
         if (want == NULL) {
             st = nexp_error_set(err, NEXP_ERR_NOMEM, "series: out of memory");
             goto fail;
@@ -639,18 +629,18 @@ nexp_status nexp_series_read_h5(const char *path, const char *time_col, const ch
     s->n_states = ns;
     s->n_groups = 1;
     s->n_rows = nt;
-    s->time_name = dup_str(tname);
+    s->time_name = strdup(tname);
     s->state_names = calloc((size_t)ns, sizeof *s->state_names);
     s->group_names = calloc(1, sizeof *s->group_names);
     s->group_start = calloc(2, sizeof *s->group_start);
     s->y = malloc((size_t)nt * ns * sizeof *s->y);
     if (s->time_name == NULL || s->state_names == NULL || s->group_names == NULL || s->group_start == NULL ||
-        s->y == NULL || (s->group_names[0] = dup_str("all")) == NULL) {
+        s->y == NULL || (s->group_names[0] = strdup("all")) == NULL) {
         st = nexp_error_set(err, NEXP_ERR_NOMEM, "series: out of memory");
         goto fail;
     }
     for (int i = 0; i < ns; i++) {
-        if ((s->state_names[i] = dup_str(names[idx[i]])) == NULL) {
+        if ((s->state_names[i] = strdup(names[idx[i]])) == NULL) {
             st = nexp_error_set(err, NEXP_ERR_NOMEM, "series: out of memory");
             goto fail;
         }

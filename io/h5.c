@@ -587,29 +587,12 @@ static hid_t compressed_dcpl(int rank, const hsize_t *chunk)
 
 /* ---- fields ----------------------------------------------------------------------------------- */
 
-static const char *kind_name(nexp_field_kind k)
-{
-    switch (k) {
-    case NEXP_KIND_IMAGE:
-        return "image";
-    case NEXP_KIND_FLOW:
-        return "flow";
-    case NEXP_KIND_MASK:
-        return "mask";
-    case NEXP_KIND_TENSOR:
-        return "tensor";
-    case NEXP_KIND_SCALAR:
-        break;
-    }
-    return "scalar";
-}
-
 static int kind_from_name(const char *s, nexp_field_kind *k)
 {
     static const nexp_field_kind all[] = { NEXP_KIND_SCALAR, NEXP_KIND_IMAGE, NEXP_KIND_FLOW, NEXP_KIND_MASK,
                                            NEXP_KIND_TENSOR };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (strcmp(s, kind_name(all[i])) == 0) {
+        if (strcmp(s, nexp_field_kind_name(all[i])) == 0) {
             *k = all[i];
             return 1;
         }
@@ -637,7 +620,7 @@ static nexp_status put_field_attrs(hid_t obj, nexp_field_kind kind, int bit_dept
     if (attrs != NULL) {
         a = *attrs;
     }
-    nexp_status st = attr_put_string(obj, "kind", a.kind != NULL ? a.kind : kind_name(kind), err);
+    nexp_status st = attr_put_string(obj, "kind", a.kind != NULL ? a.kind : nexp_field_kind_name(kind), err);
     if (st == NEXP_OK) {
         st = attr_put_double(obj, "spacing", a.spacing, err);
     }
@@ -883,7 +866,7 @@ static nexp_status get_field_attrs(hid_t d, const char *name, nexp_field *f, nex
         nexp_field_kind k;
         if (st == NEXP_OK && kind_from_name(s, &k)) {
             f->kind = k;
-            a->kind = kind_name(k);
+            a->kind = nexp_field_kind_name(k);
         }
         free(s);
     }
@@ -923,6 +906,30 @@ static nexp_status check_stored(hid_t d, const char *name, hsize_t values, nexp_
     return NEXP_OK;
 }
 
+/* Checks that dataset d holds numbers, that c x h x w is an allowed field size within the memory
+ * limit and that the file stores enough bytes for it, then allocates the field. */
+static nexp_status create_field_for(hid_t d, const char *name, hsize_t c, hsize_t h, hsize_t w, nexp_field **f,
+                                    nexp_error *err)
+{
+    nexp_status st = check_numeric(d, name, err);
+    if (st == NEXP_OK) {
+        st = nexp_field_check_dims((long long)w, (long long)h, (long long)c, err);
+        if (st != NEXP_OK) {
+            nexp_error_prefix(err, name);
+        }
+    }
+    if (st == NEXP_OK) {
+        st = nexp_field_check_memory((int)w, (int)h, (int)c, err);
+    }
+    if (st == NEXP_OK) {
+        st = check_stored(d, name, c * h * w, err);
+    }
+    if (st == NEXP_OK) {
+        st = nexp_field_create(f, (int)w, (int)h, (int)c, err);
+    }
+    return st;
+}
+
 static nexp_status file_read_field(nexp_h5_file *file, const char *name, nexp_field **out, nexp_h5_attrs *attrs_out,
                                    nexp_error *err)
 {
@@ -940,22 +947,7 @@ static nexp_status file_read_field(nexp_h5_file *file, const char *name, nexp_fi
                             name, rank, rank == 4 ? "; it looks like a time series: read one of its frames" : "");
     }
     if (st == NEXP_OK) {
-        st = check_numeric(d, name, err);
-    }
-    if (st == NEXP_OK) {
-        st = nexp_field_check_dims((long long)dims[2], (long long)dims[1], (long long)dims[0], err);
-        if (st != NEXP_OK) {
-            nexp_error_prefix(err, name);
-        }
-    }
-    if (st == NEXP_OK) {
-        st = nexp_field_check_memory((int)dims[2], (int)dims[1], (int)dims[0], err);
-    }
-    if (st == NEXP_OK) {
-        st = check_stored(d, name, dims[0] * dims[1] * dims[2], err);
-    }
-    if (st == NEXP_OK) {
-        st = nexp_field_create(&f, (int)dims[2], (int)dims[1], (int)dims[0], err);
+        st = create_field_for(d, name, dims[0], dims[1], dims[2], &f, err);
     }
     for (int c = 0; st == NEXP_OK && c < f->channels; c++) {
         hsize_t start[1] = { (hsize_t)c };
@@ -1063,31 +1055,32 @@ static nexp_status check_handle(const nexp_h5_file *h, nexp_error *err)
     return NEXP_OK;
 }
 
+/* The body of a public function on an open file h: checks the handle, evaluates call (an
+ * nexp_status expression) with HDF5's error printing off and returns its status, a failure's
+ * message prefixed with the file name. */
+#define H5_ON_OPEN_FILE(h, err, call)                \
+    do {                                             \
+        nexp_status st_ = check_handle((h), (err));  \
+        if (st_ != NEXP_OK) {                        \
+            return st_;                              \
+        }                                            \
+        h5_quiet q_ = quiet_begin();                 \
+        st_ = (call);                                \
+        quiet_end(q_);                               \
+        return with_path(st_, (err), (h)->path);     \
+    } while (0)
+
 nexp_status nexp_h5_put_field(nexp_h5_file *h, const char *dataset, const nexp_field *f, const nexp_h5_attrs *attrs,
                               nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = file_write_field(h, dataset != NULL ? dataset : "field", f, attrs, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, file_write_field(h, dataset != NULL ? dataset : "field", f, attrs, err));
 }
 
 nexp_status nexp_h5_get_field(nexp_h5_file *h, const char *dataset, nexp_field **out, nexp_h5_attrs *attrs_out,
                               nexp_error *err)
 {
     *out = NULL;
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = file_read_field(h, dataset != NULL ? dataset : "field", out, attrs_out, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, file_read_field(h, dataset != NULL ? dataset : "field", out, attrs_out, err));
 }
 
 /* ---- objects: existence, groups, listing -------------------------------------------------------- */
@@ -1169,14 +1162,7 @@ static nexp_status group_create(nexp_h5_file *h, const char *path, nexp_error *e
 
 nexp_status nexp_h5_create_group(nexp_h5_file *h, const char *path, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = group_create(h, obj_path(path), err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, group_create(h, obj_path(path), err));
 }
 
 typedef struct names_ctx {
@@ -1246,14 +1232,7 @@ nexp_status nexp_h5_list(nexp_h5_file *h, const char *group, char ***names, size
 {
     *names = NULL;
     *count = 0;
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = group_list(h, obj_path(group), names, count, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, group_list(h, obj_path(group), names, count, err));
 }
 
 /* ---- arrays ------------------------------------------------------------------------------------ */
@@ -1326,18 +1305,25 @@ static void format_shape(char *buf, size_t len, int rank, const size_t *dims)
     }
 }
 
-static nexp_status array_write(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
-                               const void *data, nexp_error *err)
+/* Before writing an array of type at path: the file is writable, the name valid, the type known. */
+static nexp_status check_array_write(nexp_h5_file *h, const char *path, nexp_h5_type type, nexp_error *err)
 {
     nexp_status st = check_writable(h, err);
     if (st == NEXP_OK) {
         st = check_name(path, err);
     }
+    if (st == NEXP_OK && !type_valid(type)) {
+        st = nexp_error_set(err, NEXP_ERR_ARG, "%s: unknown element type %d", path, (int)type);
+    }
+    return st;
+}
+
+static nexp_status array_write(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
+                               const void *data, nexp_error *err)
+{
+    nexp_status st = check_array_write(h, path, type, err);
     if (st != NEXP_OK) {
         return st;
-    }
-    if (!type_valid(type)) {
-        return nexp_error_set(err, NEXP_ERR_ARG, "%s: unknown element type %d", path, (int)type);
     }
     if (rank < 0 || rank > NEXP_H5_MAX_RANK || (rank > 0 && dims == NULL)) {
         return nexp_error_set(err, NEXP_ERR_ARG, "%s: rank %d (0..%d with dims)", path, rank, NEXP_H5_MAX_RANK);
@@ -1373,14 +1359,7 @@ static nexp_status array_write(nexp_h5_file *h, const char *path, nexp_h5_type t
 nexp_status nexp_h5_write_array(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
                                 const void *data, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = array_write(h, path, type, rank, dims, data, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, array_write(h, path, type, rank, dims, data, err));
 }
 
 /* Stored type of an open dataset as the nexp_h5_type that holds it, and whether reading it as
@@ -1419,6 +1398,19 @@ static nexp_status stored_type(hid_t d, const char *path, nexp_h5_type want, nex
     return NEXP_OK;
 }
 
+/* NEXP_OK if the open dataset d can be read as type without loss, else an error naming both types. */
+static nexp_status check_readable_as(hid_t d, const char *path, nexp_h5_type type, nexp_error *err)
+{
+    int ok = 0;
+    nexp_h5_type stored = NEXP_H5_DOUBLE;
+    nexp_status st = stored_type(d, path, type, &stored, &ok, err);
+    if (st == NEXP_OK && !ok) {
+        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s: stored as %s, cannot be read as %s without loss", path,
+                            nexp_h5_type_name(stored), nexp_h5_type_name(type));
+    }
+    return st;
+}
+
 static nexp_status info_of(hid_t d, const char *path, nexp_h5_array_meta *info, nexp_error *err)
 {
     memset(info, 0, sizeof *info);
@@ -1451,14 +1443,7 @@ static nexp_status array_info(nexp_h5_file *h, const char *path, nexp_h5_array_m
 
 nexp_status nexp_h5_array_info(nexp_h5_file *h, const char *path, nexp_h5_array_meta *info, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = array_info(h, path, info, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, array_info(h, path, info, err));
 }
 
 static nexp_status array_read(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
@@ -1486,14 +1471,8 @@ static nexp_status array_read(nexp_h5_file *h, const char *path, nexp_h5_type ty
         format_shape(have, sizeof have, info.rank, info.dims);
         st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s: expected shape %s, file has %s", path, want, have);
     }
-    int ok = 0;
-    nexp_h5_type stored;
     if (st == NEXP_OK) {
-        st = stored_type(d, path, type, &stored, &ok, err);
-    }
-    if (st == NEXP_OK && !ok) {
-        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s: stored as %s, cannot be read as %s without loss", path,
-                            nexp_h5_type_name(stored), nexp_h5_type_name(type));
+        st = check_readable_as(d, path, type, err);
     }
     if (st == NEXP_OK && info.count > 0 && data == NULL) {
         st = nexp_error_set(err, NEXP_ERR_ARG, "%s: no buffer to read into", path);
@@ -1508,14 +1487,7 @@ static nexp_status array_read(nexp_h5_file *h, const char *path, nexp_h5_type ty
 nexp_status nexp_h5_read_array(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
                                void *data, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = array_read(h, path, type, rank, dims, data, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, array_read(h, path, type, rank, dims, data, err));
 }
 
 /* ---- records: arrays growing along an unlimited first axis -------------------------------------- */
@@ -1578,15 +1550,9 @@ static nexp_status append_open(nexp_h5_file *h, const char *path, nexp_h5_type t
 static nexp_status records_append(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
                                   const void *data, nexp_error *err)
 {
-    nexp_status st = check_writable(h, err);
-    if (st == NEXP_OK) {
-        st = check_name(path, err);
-    }
+    nexp_status st = check_array_write(h, path, type, err);
     if (st != NEXP_OK) {
         return st;
-    }
-    if (!type_valid(type)) {
-        return nexp_error_set(err, NEXP_ERR_ARG, "%s: unknown element type %d", path, (int)type);
     }
     if (rank < 0 || rank > NEXP_H5_MAX_RANK - 1 || (rank > 0 && dims == NULL) || data == NULL) {
         return nexp_error_set(err, NEXP_ERR_ARG, "%s: a record needs data and a rank of 0..%d", path,
@@ -1633,14 +1599,7 @@ static nexp_status records_append(nexp_h5_file *h, const char *path, nexp_h5_typ
 nexp_status nexp_h5_append(nexp_h5_file *h, const char *path, nexp_h5_type type, int rank, const size_t *dims,
                            const void *data, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = records_append(h, path, type, rank, dims, data, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, records_append(h, path, type, rank, dims, data, err));
 }
 
 static nexp_status records_read(nexp_h5_file *h, const char *path, nexp_h5_type type, size_t first, size_t count,
@@ -1662,14 +1621,8 @@ static nexp_status records_read(nexp_h5_file *h, const char *path, nexp_h5_type 
         st = nexp_error_set(err, NEXP_ERR_ARG, "%s: records [%zu, %zu) out of range (the array has %zu)", path, first,
                             first + count, info.dims[0]);
     }
-    int ok = 0;
-    nexp_h5_type stored;
     if (st == NEXP_OK) {
-        st = stored_type(d, path, type, &stored, &ok, err);
-    }
-    if (st == NEXP_OK && !ok) {
-        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s: stored as %s, cannot be read as %s without loss", path,
-                            nexp_h5_type_name(stored), nexp_h5_type_name(type));
+        st = check_readable_as(d, path, type, err);
     }
     if (st == NEXP_OK && count > 0 && info.count > 0) {
         hsize_t start[NEXP_H5_MAX_RANK] = { 0 }, cnt[NEXP_H5_MAX_RANK];
@@ -1695,14 +1648,7 @@ static nexp_status records_read(nexp_h5_file *h, const char *path, nexp_h5_type 
 nexp_status nexp_h5_read_records(nexp_h5_file *h, const char *path, nexp_h5_type type, size_t first, size_t count,
                                  void *data, nexp_error *err)
 {
-    nexp_status st = check_handle(h, err);
-    if (st != NEXP_OK) {
-        return st;
-    }
-    h5_quiet q = quiet_begin();
-    st = records_read(h, path, type, first, count, data, err);
-    quiet_end(q);
-    return with_path(st, err, h->path);
+    H5_ON_OPEN_FILE(h, err, records_read(h, path, type, first, count, data, err));
 }
 
 /* ---- attributes on any object ------------------------------------------------------------------ */
@@ -2114,22 +2060,7 @@ static nexp_status series_read_frame(nexp_h5_file *file, const char *name, long 
                             index, n);
     }
     if (st == NEXP_OK) {
-        st = check_numeric(d, name, err);
-    }
-    if (st == NEXP_OK) {
-        st = nexp_field_check_dims((long long)dims[3], (long long)dims[2], (long long)dims[1], err);
-        if (st != NEXP_OK) {
-            nexp_error_prefix(err, name);
-        }
-    }
-    if (st == NEXP_OK) {
-        st = nexp_field_check_memory((int)dims[3], (int)dims[2], (int)dims[1], err);
-    }
-    if (st == NEXP_OK) {
-        st = check_stored(d, name, dims[1] * dims[2] * dims[3], err);
-    }
-    if (st == NEXP_OK) {
-        st = nexp_field_create(&f, (int)dims[3], (int)dims[2], (int)dims[1], err);
+        st = create_field_for(d, name, dims[1], dims[2], dims[3], &f, err);
     }
     hsize_t t = (hsize_t)(index < 0 ? index + n : index);
     for (int c = 0; st == NEXP_OK && c < f->channels; c++) {

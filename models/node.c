@@ -303,6 +303,31 @@ static int node_rhs(double t, const double *y, double *ydot, void *user)
     return 0;
 }
 
+/* Adds the known physics' vector-Jacobian products (w.r.t. y into wy, w.r.t. its parameters into
+ * wp when not NULL) for each of the w->B states; 0 or the physics' non-zero return code. */
+static int physics_vjp_add(const nexp_node *m, nexp_node_work *w, double t, const double *y, const double *wv,
+                           double *wy, double *wp)
+{
+    if (m->physics.f == NULL) {
+        return 0;
+    }
+    const int n = m->n;
+    double *p = m->params + m->n_theta;
+    for (int b = 0; b < w->B; b++) {
+        int rc = m->physics.vjp(t + toff(w, b), y + b * n, wv + b * n, w->gy, wp ? w->gp : NULL, p);
+        if (rc != 0) {
+            return rc;
+        }
+        for (int i = 0; i < n; i++) {
+            wy[b * n + i] += w->gy[i];
+        }
+        for (int k = 0; wp != NULL && k < m->np; k++) {
+            wp[m->n_theta + k] += w->gp[k];
+        }
+    }
+    return 0;
+}
+
 static int node_vjp(double t, const double *y, const double *wv, double *wy, double *wp, void *user)
 {
     nexp_node_work *w = user;
@@ -330,22 +355,7 @@ static int node_vjp(double t, const double *y, const double *wv, double *wy, dou
             }
         }
     }
-    if (m->physics.f != NULL) {
-        double *p = m->params + m->n_theta;
-        for (int b = 0; b < B; b++) {
-            int rc = m->physics.vjp(t + toff(w, b), y + b * n, wv + b * n, w->gy, wp ? w->gp : NULL, p);
-            if (rc != 0) {
-                return rc;
-            }
-            for (int i = 0; i < n; i++) {
-                wy[b * n + i] += w->gy[i];
-            }
-            for (int k = 0; wp != NULL && k < m->np; k++) {
-                wp[m->n_theta + k] += w->gp[k];
-            }
-        }
-    }
-    return 0;
+    return physics_vjp_add(m, w, t, y, wv, wy, wp);
 }
 
 /* Forward-mode tangent of the network for B rows: input tangent dx (B, in) and parameter tangent
@@ -536,22 +546,7 @@ static int node_vjp_rec(double t, const double *y, const double *wv, const doubl
             wy[b * n + i] = dpost[b * nin + i] * dphi(m, w->z[b * n + i]) / m->sigma[i];
         }
     }
-    if (m->physics.f != NULL) {
-        double *p = m->params + m->n_theta;
-        for (int b = 0; b < B; b++) {
-            int rc = m->physics.vjp(t + toff(w, b), y + b * n, wv + b * n, w->gy, wp ? w->gp : NULL, p);
-            if (rc != 0) {
-                return rc;
-            }
-            for (int i = 0; i < n; i++) {
-                wy[b * n + i] += w->gy[i];
-            }
-            for (int k = 0; wp != NULL && k < m->np; k++) {
-                wp[m->n_theta + k] += w->gp[k];
-            }
-        }
-    }
-    return 0;
+    return physics_vjp_add(m, w, t, y, wv, wy, wp);
 }
 
 nexp_status nexp_node_system(const nexp_node *m, nexp_node_work *w, int B, const double *t_offset,

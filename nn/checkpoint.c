@@ -428,6 +428,21 @@ static nexp_status restore_model(const char *path, nexp_h5_file *h, const char *
 }
 
 /* Canonical text of a stored spec (parsed and formatted again), or a FORMAT error. */
+/* Fills a freshly created model (r refers to it) from an open checkpoint: its parameters, the
+ * optimiser state into *opt when opt is not NULL (NULL if none is stored), and info. */
+static nexp_status load_model(nexp_h5_file *h, const char *path, const model_ref *r, nexp_optim **opt,
+                              nexp_ckpt_info *info, nexp_error *err)
+{
+    nexp_status st = read_params(h, path, r, r->params, err);
+    if (st == NEXP_OK && opt != NULL) {
+        st = read_optim(h, path, r->n_params, opt, err);
+    }
+    if (st == NEXP_OK) {
+        st = read_info(h, info, err);
+    }
+    return st;
+}
+
 static nexp_status canonical_mlp(const char *path, const char *text, nexp_mlp_spec *spec, nexp_error *err)
 {
     nexp_status st = nexp_mlp_spec_parse(text, spec, err);
@@ -497,13 +512,7 @@ nexp_status nexp_checkpoint_load_mlp(const char *path, nexp_mlp **mlp, nexp_opti
         st = ref_mlp(m, &r, err);
     }
     if (st == NEXP_OK) {
-        st = read_params(h, path, &r, m->params, err);
-    }
-    if (st == NEXP_OK && opt != NULL) {
-        st = read_optim(h, path, m->n_params, &o, err);
-    }
-    if (st == NEXP_OK) {
-        st = read_info(h, info, err);
+        st = load_model(h, path, &r, opt != NULL ? &o : NULL, info, err);
     }
     free(r.spec_text);
     free(text);
@@ -596,13 +605,7 @@ nexp_status nexp_checkpoint_load_net(const char *path, nexp_net **net, nexp_opti
         st = ref_net(n, &r, err);
     }
     if (st == NEXP_OK) {
-        st = read_params(h, path, &r, n->params, err);
-    }
-    if (st == NEXP_OK && opt != NULL) {
-        st = read_optim(h, path, n->n_params, &o, err);
-    }
-    if (st == NEXP_OK) {
-        st = read_info(h, info, err);
+        st = load_model(h, path, &r, opt != NULL ? &o : NULL, info, err);
     }
     free(r.spec_text);
     free(canon);

@@ -373,30 +373,36 @@ static void copy_output(const nexp_mlp *mlp, const nexp_mlp_workspace *ws, int B
     memcpy(y, ws->a[L - 1], (size_t)B * (size_t)mlp->spec.width[L] * sizeof(double));
 }
 
-nexp_status nexp_mlp_forward(const nexp_mlp *mlp, nexp_mlp_workspace *ws, int B, const double *x, double *y,
-                             nexp_error *err)
+/* The start of every evaluation: checks the call (what names it in errors), runs the forward pass
+ * and copies the output into y when y is not NULL. */
+static nexp_status checked_forward(const nexp_mlp *mlp, nexp_mlp_workspace *ws, int B, const double *x, double *y,
+                                   const char *what, nexp_error *err)
 {
-    nexp_status st = check_call(mlp, ws, B, "forward", err);
+    nexp_status st = check_call(mlp, ws, B, what, err);
     if (st != NEXP_OK) {
         return st;
     }
     mlp_forward_into(mlp, ws, B, x);
-    copy_output(mlp, ws, B, y);
+    if (y != NULL) {
+        copy_output(mlp, ws, B, y);
+    }
     return NEXP_OK;
+}
+
+nexp_status nexp_mlp_forward(const nexp_mlp *mlp, nexp_mlp_workspace *ws, int B, const double *x, double *y,
+                             nexp_error *err)
+{
+    return checked_forward(mlp, ws, B, x, y, "forward", err);
 }
 
 nexp_status nexp_mlp_vjp(const nexp_mlp *mlp, nexp_mlp_workspace *ws, int B, const double *x, const double *v,
                          double *y, double *dx, double *dtheta, nexp_error *err)
 {
-    nexp_status st = check_call(mlp, ws, B, "vjp", err);
+    nexp_status st = checked_forward(mlp, ws, B, x, y, "vjp", err);
     if (st != NEXP_OK) {
         return st;
     }
     const nexp_mlp_spec *s = &mlp->spec;
-    mlp_forward_into(mlp, ws, B, x);
-    if (y != NULL) {
-        copy_output(mlp, ws, B, y);
-    }
     /* g: gradient with respect to the activations of layer l (starts as v). gz: w.r.t. its
      * pre-activations. The gradient for a layer's input goes to the other scratch buffer. */
     const double *g = v;
@@ -432,15 +438,11 @@ nexp_status nexp_mlp_vjp(const nexp_mlp *mlp, nexp_mlp_workspace *ws, int B, con
 nexp_status nexp_mlp_jvp(const nexp_mlp *mlp, nexp_mlp_workspace *ws, int B, const double *x, const double *w,
                          double *y, double *jw, nexp_error *err)
 {
-    nexp_status st = check_call(mlp, ws, B, "jvp", err);
+    nexp_status st = checked_forward(mlp, ws, B, x, y, "jvp", err);
     if (st != NEXP_OK) {
         return st;
     }
     const nexp_mlp_spec *s = &mlp->spec;
-    mlp_forward_into(mlp, ws, B, x);
-    if (y != NULL) {
-        copy_output(mlp, ws, B, y);
-    }
     /* Tangent propagation: t_{l+1} = f_l'(z_l) * (W_l t_l). */
     const double *t = w;
     double *bufs[2] = { ws->g0, ws->g1 };

@@ -237,6 +237,40 @@ void ode_cvode_add_stats(void *cvode_mem, nexp_ode_stats *st)
     }
 }
 
+/* How solve_cvode and solve_erk advance to an output time and name a failure's flag. */
+typedef struct ode_stepper {
+    const char *who;
+    int (*evolve)(void *mem, double tout, N_Vector y, double *tret, int itask);
+    int itask;
+    char *(*flag_name)(long int flag);
+} ode_stepper;
+
+static const ode_stepper cvode_stepper = { "CVODE", CVode, CV_NORMAL, CVodeGetReturnFlagName };
+static const ode_stepper erk_stepper = { "ARKODE", ERKStepEvolve, ARK_NORMAL, ERKStepGetReturnFlagName };
+
+/* Advances the solver mem (state y) to each output time t[i] and copies the n states into row i
+ * of Y (y0 itself where t[i] == t0); a failure is reported with the solver's flag name and msg. */
+static nexp_status ode_outputs(const ode_stepper *s, void *mem, double t0, const double *y0, int n, int nt,
+                               const double *t, N_Vector y, double *Y, const ode_msg *msg, nexp_error *err)
+{
+    for (int i = 0; i < nt; i++) {
+        if (t[i] == t0) {
+            memcpy(Y + (size_t)i * n, y0, (size_t)n * sizeof(double));
+            continue;
+        }
+        double tret = t0;
+        int flag = s->evolve(mem, t[i], y, &tret, s->itask);
+        if (flag < 0) {
+            char *name = s->flag_name(flag);
+            nexp_status st = ode_solver_error(err, s->who, name, tret, msg);
+            free(name);
+            return st;
+        }
+        memcpy(Y + (size_t)i * n, N_VGetArrayPointer(y), (size_t)n * sizeof(double));
+    }
+    return NEXP_OK;
+}
+
 static nexp_status solve_cvode(const nexp_ode_system *sys, const nexp_ode_options *opt, double t0, const double *y0,
                                int nt, const double *t, double *Y, nexp_ode_stats *stats, nexp_error *err)
 {
@@ -264,21 +298,7 @@ static nexp_status solve_cvode(const nexp_ode_system *sys, const nexp_ode_option
         (st = ode_cvode_setup(mem, &u, opt, y, ctx, &parts, &msg, err))) {
         goto done;
     }
-    for (int i = 0; i < nt; i++) {
-        if (t[i] == t0) {
-            memcpy(Y + (size_t)i * n, y0, (size_t)n * sizeof(double));
-            continue;
-        }
-        double tret = t0;
-        int flag = CVode(mem, t[i], y, &tret, CV_NORMAL);
-        if (flag < 0) {
-            char *name = CVodeGetReturnFlagName(flag);
-            st = ode_solver_error(err, "CVODE", name, tret, &msg);
-            free(name);
-            goto done;
-        }
-        memcpy(Y + (size_t)i * n, N_VGetArrayPointer(y), (size_t)n * sizeof(double));
-    }
+    st = ode_outputs(&cvode_stepper, mem, t0, y0, n, nt, t, y, Y, &msg, err);
 done:
     if (stats != NULL && mem != NULL) {
         memset(stats, 0, sizeof *stats);
@@ -359,21 +379,7 @@ static nexp_status solve_erk(const nexp_ode_system *sys, const nexp_ode_options 
         (st = erk_check(ERKStepSetMaxHnilWarns(mem, -1), "ERKStepSetMaxHnilWarns", err))) {
         goto done;
     }
-    for (int i = 0; i < nt; i++) {
-        if (t[i] == t0) {
-            memcpy(Y + (size_t)i * n, y0, (size_t)n * sizeof(double));
-            continue;
-        }
-        double tret = t0;
-        int flag = ERKStepEvolve(mem, t[i], y, &tret, ARK_NORMAL);
-        if (flag < 0) {
-            char *name = ERKStepGetReturnFlagName(flag);
-            st = ode_solver_error(err, "ARKODE", name, tret, &msg);
-            free(name);
-            goto done;
-        }
-        memcpy(Y + (size_t)i * n, N_VGetArrayPointer(y), (size_t)n * sizeof(double));
-    }
+    st = ode_outputs(&erk_stepper, mem, t0, y0, n, nt, t, y, Y, &msg, err);
 done:
     if (stats != NULL && mem != NULL) {
         long v = 0, v2 = 0;

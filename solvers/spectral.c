@@ -134,6 +134,21 @@ static inline double multiplier(const nexp_dct_plan *p, nexp_dct_filter filter, 
     return exp(param * lam) * norm;
 }
 
+/* Filters the double buffer p->buf in place: forward DCT, multiply by the filter, inverse DCT. */
+static void filter_buf_double(nexp_dct_plan *p, nexp_dct_filter filter, double param, double alpha, double norm)
+{
+    const int w = p->w, h = p->h;
+    double *b = p->buf;
+    fftw_execute(p->fwd);
+#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            b[(size_t)y * w + x] *= multiplier(p, filter, param, alpha, x, y, norm);
+        }
+    }
+    fftw_execute(p->bwd);
+}
+
 void nexp_dct_plane(nexp_dct_plan *p, const float *in, float *out, size_t stride, nexp_dct_filter filter,
                     double param, double alpha)
 {
@@ -158,14 +173,7 @@ void nexp_dct_plane(nexp_dct_plan *p, const float *in, float *out, size_t stride
                 b[(size_t)y * w + x] = in[(size_t)y * stride + x];
             }
         }
-        fftw_execute(p->fwd);
-#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                b[(size_t)y * w + x] *= multiplier(p, filter, param, alpha, x, y, norm);
-            }
-        }
-        fftw_execute(p->bwd);
+        filter_buf_double(p, filter, param, alpha, norm);
 #pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
@@ -206,14 +214,7 @@ void nexp_dct_plane_double(nexp_dct_plan *p, const double *in, double *out, size
     for (int y = 0; y < h; y++) {
         memcpy(b + (size_t)y * w, in + (size_t)y * stride, (size_t)w * sizeof *b);
     }
-    fftw_execute(p->fwd);
-#pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
-    for (int y = 0; y < h; y++) {
-        for (int x = 0; x < w; x++) {
-            b[(size_t)y * w + x] *= multiplier(p, filter, param, alpha, x, y, norm);
-        }
-    }
-    fftw_execute(p->bwd);
+    filter_buf_double(p, filter, param, alpha, norm);
 #pragma omp parallel for schedule(static) if ((size_t)w * (size_t)h >= ((size_t)1 << 16))
     for (int y = 0; y < h; y++) {
         memcpy(out + (size_t)y * stride, b + (size_t)y * w, (size_t)w * sizeof *b);

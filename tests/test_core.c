@@ -204,6 +204,15 @@ static void threads_setting_round_trips(void)
     CU_ASSERT(strlen(nexp_version()) > 0);
 }
 
+static void field_kind_names_are_distinct_and_out_of_range_is_unknown(void)
+{
+    const char *expect[] = { "scalar", "image", "flow", "mask", "tensor" };
+    for (int k = NEXP_KIND_SCALAR; k <= NEXP_KIND_TENSOR; k++) {
+        CU_ASSERT_STRING_EQUAL(nexp_field_kind_name((nexp_field_kind)k), expect[k]);
+    }
+    CU_ASSERT_STRING_EQUAL(nexp_field_kind_name((nexp_field_kind)(NEXP_KIND_TENSOR + 1)), "unknown");
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -218,6 +227,8 @@ int main(void)
         { "progress_prints_lines_when_not_a_terminal_and_nothing_when_quiet",
           progress_prints_lines_when_not_a_terminal_and_nothing_when_quiet },
         { "threads_setting_round_trips", threads_setting_round_trips },
+        { "field_kind_names_are_distinct_and_out_of_range_is_unknown",
+          field_kind_names_are_distinct_and_out_of_range_is_unknown },
         CU_TEST_INFO_NULL,
     };
     return nexp_test_run("core", tests);

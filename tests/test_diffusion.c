@@ -67,20 +67,6 @@ static double channel_mean(const nexp_field *f, int c)
     return s / ((double)f->width * f->height);
 }
 
-static double max_abs_diff(const nexp_field *a, const nexp_field *b)
-{
-    double m = 0.0;
-    for (int c = 0; c < a->channels; c++) {
-        for (int y = 0; y < a->height; y++) {
-            for (int x = 0; x < a->width; x++) {
-                double d = fabs((double)nexp_field_get(a, c, x, y) - nexp_field_get(b, c, x, y));
-                m = d > m ? d : m;
-            }
-        }
-    }
-    return m;
-}
-
 static nexp_status run_model(nexp_field *u, const nexp_diffusion_params *prm, nexp_error *err)
 {
     nexp_diffusion_plan *p = NULL;
@@ -125,7 +111,7 @@ static void every_model_and_scheme_preserves_the_mean(void)
                 double m0 = channel_mean(u0, c), m1 = channel_mean(u, c);
                 CU_ASSERT(fabs(m1 - m0) <= 1e-5 * fabs(m0));
             }
-            CU_ASSERT(max_abs_diff(u, u0) > 1.0); /* it did diffuse */
+            CU_ASSERT(nexp_test_max_abs_diff(u, u0) > 1.0); /* it did diffuse */
             nexp_field_free(u);
         }
     }
@@ -188,7 +174,7 @@ static void explicit_homogeneous_converges_to_the_dct_solution_at_first_order(vo
             nexp_diffusion_params prm = model_params(NEXP_DIFF_HOMOGENEOUS, NEXP_SCHEME_EXPLICIT, T, alpha);
             prm.tau = 0.125 / (1 << k);
             CU_ASSERT_EQUAL(run_model(u, &prm, NULL), NEXP_OK);
-            e[k] = max_abs_diff(u, ref);
+            e[k] = nexp_test_max_abs_diff(u, ref);
             nexp_field_free(u);
         }
         /* first order: halving tau halves the error */
@@ -204,7 +190,7 @@ static void explicit_homogeneous_converges_to_the_dct_solution_at_first_order(vo
             prm.rtol = 1e-6;
             prm.atol = 1e-5;
             CU_ASSERT_EQUAL(run_model(u, &prm, NULL), NEXP_OK);
-            double d = max_abs_diff(u, ref);
+            double d = nexp_test_max_abs_diff(u, ref);
             CU_ASSERT(d < (s == NEXP_SCHEME_IMPLICIT ? 0.05 : 1.0));
             nexp_field_free(u);
         }
@@ -241,8 +227,8 @@ static void transposing_the_input_transposes_the_output_of_eed_and_ced(void)
         CU_ASSERT_EQUAL(run_model(u, &prm, NULL), NEXP_OK);
         CU_ASSERT_EQUAL(run_model(ut, &prm, NULL), NEXP_OK);
         nexp_field *back = transposed(ut);
-        CU_ASSERT(max_abs_diff(back, u) <= 1e-5 * 255.0);
-        CU_ASSERT(max_abs_diff(u, u0) > 1.0);
+        CU_ASSERT(nexp_test_max_abs_diff(back, u) <= 1e-5 * 255.0);
+        CU_ASSERT(nexp_test_max_abs_diff(u, u0) > 1.0);
         nexp_field_free(u);
         nexp_field_free(ut);
         nexp_field_free(back);
@@ -360,7 +346,7 @@ static void given_identity_tensor_reproduces_homogeneous_diffusion(void)
     CU_ASSERT_EQUAL(nexp_diffusion_execute(p, u0, NULL, NULL), NEXP_OK);
     prm = model_params(NEXP_DIFF_HOMOGENEOUS, NEXP_SCHEME_FSI, 4.2, 0.375);
     CU_ASSERT_EQUAL(run_model(u1, &prm, NULL), NEXP_OK);
-    CU_ASSERT(max_abs_diff(u0, u1) < 1e-4);
+    CU_ASSERT(nexp_test_max_abs_diff(u0, u1) < 1e-4);
     /* a tensor that is not positive semidefinite is refused, naming the pixel */
     nexp_field_row(tensor, 1, 4)[7] = 2.0f;
     nexp_error_clear(&err);
@@ -386,7 +372,7 @@ static void guided_mode_with_a_flat_guide_is_homogeneous_diffusion(void)
     nexp_diffusion_plan_free(p);
     prm = model_params(NEXP_DIFF_HOMOGENEOUS, NEXP_SCHEME_FED, 5.0, 0.5);
     CU_ASSERT_EQUAL(run_model(flow2, &prm, NULL), NEXP_OK);
-    CU_ASSERT(max_abs_diff(flow, flow2) < 1e-4);
+    CU_ASSERT(nexp_test_max_abs_diff(flow, flow2) < 1e-4);
     nexp_field_free(flow);
     nexp_field_free(flow2);
     nexp_field_free(guide);
@@ -611,7 +597,7 @@ static void dct_gaussian_preserves_the_mean_and_heat_matches_the_semi_discrete_e
     nexp_field_clone(&e, u, NULL);
     nexp_diffusion_params prm = model_params(NEXP_DIFF_HOMOGENEOUS, NEXP_SCHEME_EXPLICIT, 1e-3, 0.2);
     CU_ASSERT_EQUAL(run_model(e, &prm, NULL), NEXP_OK);
-    CU_ASSERT(max_abs_diff(e, h) < 1e-4);
+    CU_ASSERT(nexp_test_max_abs_diff(e, h) < 1e-4);
     CU_ASSERT_EQUAL(nexp_dct_gaussian(pf, u, g, -1.0, NULL), NEXP_ERR_ARG);
     nexp_dct_plan_free(pf);
     nexp_field_free(u);

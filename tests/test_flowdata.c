@@ -7,21 +7,6 @@
 #include "nexp_flowdata.h"
 #include "testlib.h"
 
-static int same_values(const nexp_field *a, const nexp_field *b)
-{
-    if (a->width != b->width || a->height != b->height || a->channels != b->channels) {
-        return 0;
-    }
-    for (int c = 0; c < a->channels; c++) {
-        for (int y = 0; y < a->height; y++) {
-            if (memcmp(nexp_field_row(a, c, y), nexp_field_row(b, c, y), (size_t)a->width * sizeof(float)) != 0) {
-                return 0;
-            }
-        }
-    }
-    return 1;
-}
-
 static void synthetic_samples_are_reproducible_from_the_rng_state(void)
 {
     nexp_flowdata *d = NULL;
@@ -40,8 +25,8 @@ static void synthetic_samples_are_reproducible_from_the_rng_state(void)
     CU_ASSERT_EQUAL(a.image->channels, 3);
     CU_ASSERT_EQUAL(a.flow->channels, 2);
     CU_ASSERT_EQUAL(a.mask->channels, 1);
-    CU_ASSERT(same_values(a.image, b.image) && same_values(a.flow, b.flow) && same_values(a.mask, b.mask));
-    CU_ASSERT_FALSE(same_values(a.flow, c.flow));
+    CU_ASSERT(nexp_test_fields_identical(a.image, b.image) && nexp_test_fields_identical(a.flow, b.flow) && nexp_test_fields_identical(a.mask, b.mask));
+    CU_ASSERT_FALSE(nexp_test_fields_identical(a.flow, c.flow));
     CU_ASSERT(a.density >= 0.01 && a.density <= 0.10);
     nexp_flow_sample_clear(&a);
     nexp_flow_sample_clear(&b);
@@ -82,7 +67,7 @@ static void flips_mirror_the_fields_and_negate_the_matching_flow_component(void)
         }
     }
     CU_ASSERT_EQUAL_FATAL(nexp_flow_sample_flip(&t, 0, 1, NULL), NEXP_OK);
-    CU_ASSERT(same_values(t.flow, s.flow) && same_values(t.image, s.image) && same_values(t.mask, s.mask));
+    CU_ASSERT(nexp_test_fields_identical(t.flow, s.flow) && nexp_test_fields_identical(t.image, s.image) && nexp_test_fields_identical(t.mask, s.mask));
     nexp_flow_sample_clear(&s);
     nexp_flow_sample_clear(&t);
     nexp_flowdata_free(d);

@@ -31,20 +31,6 @@ static nexp_field *linear_flow(int w, int h)
     return f;
 }
 
-static double max_abs_diff(const nexp_field *a, const nexp_field *b)
-{
-    double m = 0.0;
-    for (int c = 0; c < a->channels; c++) {
-        for (int y = 0; y < a->height; y++) {
-            for (int x = 0; x < a->width; x++) {
-                double d = fabs((double)nexp_field_get(a, c, x, y) - nexp_field_get(b, c, x, y));
-                m = d > m ? d : m;
-            }
-        }
-    }
-    return m;
-}
-
 static nexp_field *read_or_fail(const char *rel)
 {
     nexp_field *f = NULL;
@@ -78,7 +64,7 @@ static void linear_field_is_reproduced_exactly_when_the_border_is_known(void)
             opt.steps[0] = 3000;
             nexp_error err = NEXP_ERROR_INIT;
             CU_ASSERT_EQUAL_FATAL(nexp_inpaint(gt, known, NULL, &opt, &out, NULL, &err), NEXP_OK);
-            CU_ASSERT(max_abs_diff(out, gt) < 2e-5);
+            CU_ASSERT(nexp_test_max_abs_diff(out, gt) < 2e-5);
             nexp_field_free(out);
         }
         nexp_field_free(known);
@@ -117,7 +103,7 @@ static void three_pixels_give_a_bounded_field_that_keeps_them(void)
     nexp_field_row(one, 0, 11)[17] = 1.0f;
     nexp_field_free(out);
     CU_ASSERT_EQUAL_FATAL(nexp_inpaint(gt, one, NULL, &opt, &out, NULL, NULL), NEXP_OK);
-    CU_ASSERT(max_abs_diff(out, gt) < 1e-5);
+    CU_ASSERT(nexp_test_max_abs_diff(out, gt) < 1e-5);
     nexp_field_free(one);
     nexp_field_free(out);
     nexp_field_free(known);
@@ -150,7 +136,7 @@ static void known_pixels_are_untouched_and_a_full_mask_returns_the_input(void)
         CU_ASSERT(same);
         nexp_field_free(out);
         CU_ASSERT_EQUAL_FATAL(nexp_inpaint(gt, full, img, &opt, &out, NULL, NULL), NEXP_OK);
-        CU_ASSERT_EQUAL(max_abs_diff(out, gt), 0.0);
+        CU_ASSERT_EQUAL(nexp_test_max_abs_diff(out, gt), 0.0);
         nexp_field_free(out);
     }
     nexp_field_free(img);
@@ -191,7 +177,7 @@ static void fast_solver_agrees_with_explicit_steps_run_to_convergence(void)
         slow->data = tmp->data;
         tmp->data = sw;
     }
-    CU_ASSERT(max_abs_diff(fast, slow) < 1e-4);
+    CU_ASSERT(nexp_test_max_abs_diff(fast, slow) < 1e-4);
     nexp_field_free(tmp);
     nexp_field_free(slow);
     nexp_field_free(fast);
@@ -306,7 +292,7 @@ static void laplace_solver_is_independent_of_the_thread_count(void)
     nexp_set_threads(2);
     CU_ASSERT_EQUAL_FATAL(nexp_inpaint(gt, known, NULL, &opt, &b, NULL, NULL), NEXP_OK);
     nexp_set_threads(0);
-    CU_ASSERT_EQUAL(max_abs_diff(a, b), 0.0);
+    CU_ASSERT_EQUAL(nexp_test_max_abs_diff(a, b), 0.0);
     nexp_field_free(a);
     nexp_field_free(b);
     nexp_field_free(known);
@@ -468,8 +454,8 @@ static void bernoulli_masks_are_reproducible_and_skip_invalid_pixels(void)
     nexp_mask_bernoulli(f, 0.05, 42, &a, NULL);
     nexp_mask_bernoulli(f, 0.05, 42, &b, NULL);
     nexp_mask_bernoulli(f, 0.05, 43, &c, NULL);
-    CU_ASSERT_EQUAL(max_abs_diff(a, b), 0.0);
-    CU_ASSERT(max_abs_diff(a, c) > 0.0);
+    CU_ASSERT_EQUAL(nexp_test_max_abs_diff(a, b), 0.0);
+    CU_ASSERT(nexp_test_max_abs_diff(a, c) > 0.0);
     size_t n = nexp_mask_count(a);
     double expect = 0.05 * 149 * 200, sd = sqrt(expect * 0.95);
     CU_ASSERT(fabs((double)n - expect) < 5.0 * sd);
@@ -482,7 +468,7 @@ static void bernoulli_masks_are_reproducible_and_skip_invalid_pixels(void)
     nexp_field *png = NULL;
     CU_ASSERT_EQUAL_FATAL(nexp_field_read(nexp_test_tmp("mask.png"), &png, NULL), NEXP_OK);
     CU_ASSERT_EQUAL(nexp_mask_from_image(png, &back, NULL), NEXP_OK);
-    CU_ASSERT_EQUAL(max_abs_diff(a, back), 0.0);
+    CU_ASSERT_EQUAL(nexp_test_max_abs_diff(a, back), 0.0);
     nexp_field_free(png);
     nexp_field_free(back);
     nexp_field_free(img);
@@ -564,11 +550,11 @@ static void unknown_vectors_of_a_flo_file_define_the_holes(void)
     CU_ASSERT_EQUAL_FATAL(nexp_field_write(nexp_test_tmp("sparse.flo"), sparse, NULL), NEXP_OK);
     CU_ASSERT_EQUAL_FATAL(nexp_field_read(nexp_test_tmp("sparse.flo"), &back, NULL), NEXP_OK);
     CU_ASSERT_EQUAL_FATAL(nexp_inpaint_known_from_data(back, &known, NULL), NEXP_OK);
-    CU_ASSERT_EQUAL(max_abs_diff(known, keep), 0.0);
+    CU_ASSERT_EQUAL(nexp_test_max_abs_diff(known, keep), 0.0);
     nexp_inpaint_options opt = nexp_inpaint_defaults(NEXP_INPAINT_HOMOGENEOUS);
     CU_ASSERT_EQUAL_FATAL(nexp_inpaint(back, known, NULL, &opt, &a, NULL, NULL), NEXP_OK);
     CU_ASSERT_EQUAL_FATAL(nexp_inpaint(gt, keep, NULL, &opt, &b, NULL, NULL), NEXP_OK);
-    CU_ASSERT_EQUAL(max_abs_diff(a, b), 0.0);
+    CU_ASSERT_EQUAL(nexp_test_max_abs_diff(a, b), 0.0);
     CU_ASSERT_EQUAL(nexp_field_check_finite(a, NULL), NEXP_OK);
     nexp_field_free(a);
     nexp_field_free(b);

@@ -51,22 +51,6 @@ static float real_value(int c, int x, int y)
     return 1e-3f * (float)(x * 13 - y * 7 + c) + 0.1f * cosf((float)(x * y + c));
 }
 
-/* Same size, channels and bit-identical values. */
-static int fields_identical(const nexp_field *a, const nexp_field *b)
-{
-    if (a->width != b->width || a->height != b->height || a->channels != b->channels) {
-        return 0;
-    }
-    for (int c = 0; c < a->channels; c++) {
-        for (int y = 0; y < a->height; y++) {
-            if (memcmp(nexp_field_row(a, c, y), nexp_field_row(b, c, y), (size_t)a->width * sizeof(float)) != 0) {
-                return 0;
-            }
-        }
-    }
-    return 1;
-}
-
 static int files_identical(const char *p, const char *q)
 {
     size_t n = 0, m = 0;
@@ -165,7 +149,7 @@ static void flo_round_trip_is_bit_exact_and_keeps_unknown_vectors(void)
     free(bytes);
     nexp_field *g = NULL;
     CU_ASSERT_EQUAL_FATAL(nexp_flo_read(a, &g, &err), NEXP_OK);
-    CU_ASSERT(fields_identical(f, g));
+    CU_ASSERT(nexp_test_fields_identical(f, g));
     CU_ASSERT_EQUAL(g->kind, NEXP_KIND_FLOW);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g->mask);
     CU_ASSERT_EQUAL(nexp_field_count_valid(g), 37 * 23 - 2);
@@ -315,7 +299,7 @@ static void png_round_trips_every_layout_bit_exact(void)
             CU_ASSERT_EQUAL_FATAL(nexp_png_write(path, f, depth, &err), NEXP_OK);
             nexp_field *g = NULL;
             CU_ASSERT_EQUAL_FATAL(nexp_png_read(path, &g, &err), NEXP_OK);
-            CU_ASSERT(fields_identical(f, g));
+            CU_ASSERT(nexp_test_fields_identical(f, g));
             CU_ASSERT_EQUAL(g->bit_depth, depth);
             CU_ASSERT_EQUAL(g->kind, NEXP_KIND_IMAGE);
             nexp_field_free(g);
@@ -592,7 +576,7 @@ static void pnm_round_trips_grey_and_colour_at_8_and_16_bit(void)
             CU_ASSERT_EQUAL_FATAL(nexp_pnm_write(path, f, depth, &err), NEXP_OK);
             nexp_field *g = NULL;
             CU_ASSERT_EQUAL_FATAL(nexp_pnm_read(path, &g, &err), NEXP_OK);
-            CU_ASSERT(fields_identical(f, g));
+            CU_ASSERT(nexp_test_fields_identical(f, g));
             CU_ASSERT_EQUAL(g->bit_depth, depth);
             nexp_field_free(g);
             nexp_field_free(f);
@@ -682,7 +666,7 @@ static void pfm_round_trip_is_bit_exact_and_stores_the_bottom_row_first(void)
         free(bytes);
         nexp_field *g = NULL;
         CU_ASSERT_EQUAL_FATAL(nexp_pfm_read(path, &g, NULL), NEXP_OK);
-        CU_ASSERT(fields_identical(f, g));
+        CU_ASSERT(nexp_test_fields_identical(f, g));
         nexp_field_free(g);
         nexp_field_free(f);
     }
@@ -877,7 +861,7 @@ static void generic_read_and_write_dispatch_and_refuse_mismatches(void)
     CU_ASSERT_EQUAL_FATAL(nexp_field_write(path, flow, &err), NEXP_OK);
     nexp_field *back = NULL;
     CU_ASSERT_EQUAL_FATAL(nexp_field_read(path, &back, &err), NEXP_OK);
-    CU_ASSERT(fields_identical(flow, back));
+    CU_ASSERT(nexp_test_fields_identical(flow, back));
     nexp_field_free(back);
     path = nexp_test_tmp("flow.png");
     CU_ASSERT_EQUAL(nexp_field_write(path, flow, &err), NEXP_ERR_UNSUPPORTED);
@@ -897,7 +881,7 @@ static void generic_read_and_write_dispatch_and_refuse_mismatches(void)
     path = nexp_test_tmp("rgb.ppm");
     CU_ASSERT_EQUAL_FATAL(nexp_field_write_ex(path, rgb, &wo, NULL), NEXP_OK);
     CU_ASSERT_EQUAL_FATAL(nexp_field_read(path, &back, NULL), NEXP_OK);
-    CU_ASSERT(fields_identical(rgb, back));
+    CU_ASSERT(nexp_test_fields_identical(rgb, back));
     nexp_field_free(back);
     /* A forced format overrides the extension. */
     wo.format = NEXP_FORMAT_PFM;
@@ -905,7 +889,7 @@ static void generic_read_and_write_dispatch_and_refuse_mismatches(void)
     CU_ASSERT_EQUAL_FATAL(nexp_field_write_ex(path, rgb, &wo, NULL), NEXP_OK);
     nexp_read_options ro = { NEXP_FORMAT_PFM, NULL };
     CU_ASSERT_EQUAL_FATAL(nexp_field_read_ex(path, &ro, &back, NULL), NEXP_OK);
-    CU_ASSERT(fields_identical(rgb, back));
+    CU_ASSERT(nexp_test_fields_identical(rgb, back));
     nexp_field_free(back);
     nexp_field_free(rgb);
     nexp_field_free(flow);
@@ -1103,7 +1087,7 @@ static void sample_flow_rewrites_bit_identically_and_its_channels_survive_pfm(vo
     CU_ASSERT_EQUAL_FATAL(nexp_pfm_write(pfm, &u, NULL), NEXP_OK);
     nexp_field *g = NULL;
     CU_ASSERT_EQUAL_FATAL(nexp_pfm_read(pfm, &g, NULL), NEXP_OK);
-    CU_ASSERT(fields_identical(&u, g));
+    CU_ASSERT(nexp_test_fields_identical(&u, g));
     nexp_field_free(g);
     nexp_field_free(f);
 }
@@ -1188,7 +1172,7 @@ static void flow_colours_of_all_zero_and_sintel_flow_are_sane(void)
     CU_ASSERT_EQUAL_FATAL(nexp_png_write(path, img, 8, NULL), NEXP_OK);
     nexp_field *back = NULL;
     CU_ASSERT_EQUAL_FATAL(nexp_png_read(path, &back, NULL), NEXP_OK);
-    CU_ASSERT(fields_identical(img, back));
+    CU_ASSERT(nexp_test_fields_identical(img, back));
     nexp_field_free(back);
     nexp_field_free(img);
     nexp_field_free(flow);

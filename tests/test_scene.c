@@ -6,21 +6,6 @@
 #include "nexp.h"
 #include "testlib.h"
 
-static int fields_equal(const nexp_field *a, const nexp_field *b)
-{
-    if (a->width != b->width || a->height != b->height || a->channels != b->channels) {
-        return 0;
-    }
-    for (int c = 0; c < a->channels; c++) {
-        for (int y = 0; y < a->height; y++) {
-            if (memcmp(nexp_field_row(a, c, y), nexp_field_row(b, c, y), (size_t)a->width * sizeof(float)) != 0) {
-                return 0;
-            }
-        }
-    }
-    return 1;
-}
-
 static double bilinear(const nexp_field *f, int c, double x, double y)
 {
     int x0 = (int)floor(x), y0 = (int)floor(y);
@@ -67,12 +52,12 @@ static void scene_is_reproducible_by_seed_and_differs_between_seeds(void)
     CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, 2385, &b, NULL), NEXP_OK);
     nexp_set_threads(0);
     CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, 2386, &c, NULL), NEXP_OK);
-    CU_ASSERT(fields_equal(a->frame1, b->frame1));
-    CU_ASSERT(fields_equal(a->frame2, b->frame2));
-    CU_ASSERT(fields_equal(a->flow, b->flow));
-    CU_ASSERT(fields_equal(a->occlusion, b->occlusion));
-    CU_ASSERT_FALSE(fields_equal(a->frame1, c->frame1));
-    CU_ASSERT_FALSE(fields_equal(a->flow, c->flow));
+    CU_ASSERT(nexp_test_fields_identical(a->frame1, b->frame1));
+    CU_ASSERT(nexp_test_fields_identical(a->frame2, b->frame2));
+    CU_ASSERT(nexp_test_fields_identical(a->flow, b->flow));
+    CU_ASSERT(nexp_test_fields_identical(a->occlusion, b->occlusion));
+    CU_ASSERT_FALSE(nexp_test_fields_identical(a->frame1, c->frame1));
+    CU_ASSERT_FALSE(nexp_test_fields_identical(a->flow, c->flow));
     nexp_scene_free(a);
     nexp_scene_free(b);
     nexp_scene_free(c);
@@ -155,7 +140,7 @@ static void occlusions_appear_where_layers_overlap_or_leave_the_frame(void)
     o.max_deformation = 0.0;
     nexp_scene *s = NULL;
     CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, 3, &s, NULL), NEXP_OK);
-    CU_ASSERT(fields_equal(s->frame1, s->frame2));
+    CU_ASSERT(nexp_test_fields_identical(s->frame1, s->frame2));
     nexp_stats st;
     nexp_field_stats(s->occlusion, 0, &st, NULL);
     CU_ASSERT_EQUAL(st.max, 0.0);

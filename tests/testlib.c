@@ -2,6 +2,7 @@
 
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,4 +77,33 @@ unsigned char *nexp_test_read_bytes(const char *path, size_t *len)
         *len = (size_t)n;
     }
     return buf;
+}
+
+int nexp_test_fields_identical(const nexp_field *a, const nexp_field *b)
+{
+    if (a->width != b->width || a->height != b->height || a->channels != b->channels) {
+        return 0;
+    }
+    for (int c = 0; c < a->channels; c++) {
+        for (int y = 0; y < a->height; y++) {
+            if (memcmp(nexp_field_row(a, c, y), nexp_field_row(b, c, y), (size_t)a->width * sizeof(float)) != 0) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+double nexp_test_max_abs_diff(const nexp_field *a, const nexp_field *b)
+{
+    double m = 0.0;
+    for (int c = 0; c < a->channels; c++) {
+        for (int y = 0; y < a->height; y++) {
+            for (int x = 0; x < a->width; x++) {
+                double d = fabs((double)nexp_field_get(a, c, x, y) - nexp_field_get(b, c, x, y));
+                m = d > m ? d : m;
+            }
+        }
+    }
+    return m;
 }
