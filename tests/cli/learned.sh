@@ -19,9 +19,11 @@ check "resume with another crop is refused" 1 "$NEXP" train-inpaint --ckpt "$T/a
   --crop 32 --batch 1 --seed 5 --threads 1
 expect "the refusal names the option" grep -q -- "--crop 24" "$T/err"
 
-# train -> Ctrl-C -> --resume gives the weights of an uninterrupted run
-check "train 300 steps" 0 "$NEXP" train-inpaint --ckpt "$T/full.h5" --iters 300 --val-every 0 -q $TINY
-"$NEXP" train-inpaint --ckpt "$T/c.h5" --iters 300 --val-every 0 --save-every 7 -q $TINY >"$T/int.out" 2>"$T/int.err" &
+# train -> Ctrl-C -> --resume gives the weights of an uninterrupted run (shorter under valgrind)
+ITERS=300
+if [ "${NEXP_VALGRIND:-0}" = 1 ]; then ITERS=40; fi
+check "train $ITERS steps" 0 "$NEXP" train-inpaint --ckpt "$T/full.h5" --iters $ITERS --val-every 0 -q $TINY
+"$NEXP" train-inpaint --ckpt "$T/c.h5" --iters $ITERS --val-every 0 --save-every 7 -q $TINY >"$T/int.out" 2>"$T/int.err" &
 pid=$!
 # interrupt once the first checkpoint exists (the handler is installed by then, even under valgrind)
 for _ in $(seq 600); do [ -s "$T/c.h5" ] && break; sleep 0.1; done
@@ -33,7 +35,7 @@ if [ $rc -eq 130 ]; then
   expect "an interrupted run says how to continue" grep -q "continue with --resume" "$T/int.err"
 fi
 expect "an interrupted run leaves a checkpoint" test -s "$T/c.h5"
-check "resume after the interrupt" 0 "$NEXP" train-inpaint --ckpt "$T/c.h5" --iters 300 --val-every 0 --resume $TINY
+check "resume after the interrupt" 0 "$NEXP" train-inpaint --ckpt "$T/c.h5" --iters $ITERS --val-every 0 --resume $TINY
 if command -v h5dump >/dev/null; then
   h5dump -g model "$T/full.h5" | tail -n +2 >"$T/a.txt" 2>&1
   h5dump -g model "$T/c.h5" | tail -n +2 >"$T/b.txt" 2>&1
