@@ -8,7 +8,11 @@
  *
  * A scene is a moving background plus textured layers stacked back to front. Each layer has a shape
  * (ellipse or star-shaped polygon), a texture (base colour, a smooth colour gradient, fractal value
- * noise with a 1/f spectrum, optional stripes) and its own affine motion x -> c + t + (I + M)(x - c).
+ * noise with a 1/f spectrum, optional stripes, optional sharp-edged colour patches) and its own affine
+ * motion x -> c + t + (I + M)(x - c); about a third of the layers instead move with a layer below
+ * them (decals). Patches and decals give colour edges that are no motion boundaries, so a model
+ * trained on scenes must learn which image edges to trust. Half of the scenes are blurred ([1 2 1]^2
+ * on both frames) for soft edges as a camera makes them.
  * Frame 1 shows every layer at its own position; frame 2 is rendered by backward warping: the colour
  * at y is the layer texture at the pre-image of y, with the texture evaluated exactly (the value
  * noise is a smooth interpolation of a random lattice, so no resampling error enters). The flow at
