@@ -208,11 +208,11 @@ static void make_layer(layer *l, nexp_rng *rng, int background, int w, int h, co
     l->stripe_kx = kmag * cos(kdir);
     l->stripe_ky = kmag * sin(kdir);
     l->stripe_phase = nexp_rng_range(rng, 0.0, 2.0 * M_PI);
-    double patches = nexp_rng_uniform(rng) < 0.5 ? 1.0 : 0.0;
+    double patches = o->edges && nexp_rng_uniform(rng) < 0.5 ? 1.0 : 0.0;
     for (int c = 0; c < 3; c++) {
-        l->patch_amp[c] = patches * nexp_rng_range(rng, -110.0, 110.0);
+        l->patch_amp[c] = patches != 0.0 ? nexp_rng_range(rng, -110.0, 110.0) : 0.0;
     }
-    l->patch_freq = patches * nexp_rng_range(rng, 1.5, 6.0) / size;
+    l->patch_freq = patches != 0.0 ? nexp_rng_range(rng, 1.5, 6.0) / size : 0.0;
     l->noise_seed = nexp_rng_u64(rng);
     l->mx = l->cx;
     l->my = l->cy;
@@ -280,11 +280,11 @@ nexp_status nexp_scene_generate(const nexp_scene_options *opt, uint64_t seed, ne
     for (int l = 0; l < n; l++) {
         make_layer(&layers[l], &rng, l == 0, o.width, o.height, &o);
         /* a third of the layers move with a layer below them (a decal): colour edges, no motion edge */
-        if (l > 0 && nexp_rng_uniform(&rng) < SCENE_SHARE_MOTION) {
+        if (o.edges && l > 0 && nexp_rng_uniform(&rng) < SCENE_SHARE_MOTION) {
             share_motion(&layers[l], &layers[nexp_rng_below(&rng, (uint64_t)l)]);
         }
     }
-    int blur = nexp_rng_uniform(&rng) < SCENE_BLUR;
+    int blur = o.edges && nexp_rng_uniform(&rng) < SCENE_BLUR;
 
     nexp_scene *s = calloc(1, sizeof *s);
     if (s == NULL) {

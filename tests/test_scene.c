@@ -175,19 +175,16 @@ static void occlusions_appear_where_layers_overlap_or_leave_the_frame(void)
     nexp_scene_free(s);
 }
 
-/* Patches and decals: many strong colour edges lie inside one motion (the flow barely changes across
+/* Patches and decals (options.edges): many strong colour edges lie inside one motion (the flow barely changes across
  * them), so the image alone does not tell where the flow jumps. */
-static void many_colour_edges_are_no_motion_boundaries(void)
+static void count_edges(const nexp_scene_options *o, size_t *edges, size_t *smooth, size_t *jumps)
 {
-    nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
-    o.width = 96;
-    o.height = 64;
-    size_t edges = 0, smooth = 0, jumps = 0;
+    *edges = *smooth = *jumps = 0;
     for (uint64_t seed = 1; seed <= 8; seed++) {
         nexp_scene *s = NULL;
-        CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, seed, &s, NULL), NEXP_OK);
-        for (int y = 0; y < o.height; y++) {
-            for (int x = 0; x + 1 < o.width; x++) {
+        CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(o, seed, &s, NULL), NEXP_OK);
+        for (int y = 0; y < o->height; y++) {
+            for (int x = 0; x + 1 < o->width; x++) {
                 double dc = 0.0, df = 0.0;
                 for (int c = 0; c < 3; c++) {
                     dc += fabs(nexp_field_get(s->frame1, c, x + 1, y) - nexp_field_get(s->frame1, c, x, y));
@@ -196,14 +193,27 @@ static void many_colour_edges_are_no_motion_boundaries(void)
                     df += fabs(nexp_field_get(s->flow, c, x + 1, y) - nexp_field_get(s->flow, c, x, y));
                 }
                 if (dc > 150.0) {
-                    edges++;
-                    smooth += df < 0.2;
-                    jumps += df > 0.5;
+                    (*edges)++;
+                    *smooth += df < 0.2;
+                    *jumps += df > 0.5;
                 }
             }
         }
         nexp_scene_free(s);
     }
+}
+
+static void with_edges_many_colour_edges_are_no_motion_boundaries_and_without_none_are(void)
+{
+    nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
+    o.width = 96;
+    o.height = 64;
+    size_t edges, smooth, jumps;
+    count_edges(&o, &edges, &smooth, &jumps);
+    CU_ASSERT(edges > 200);
+    CU_ASSERT_EQUAL(smooth, 0);
+    o.edges = 1;
+    count_edges(&o, &edges, &smooth, &jumps);
     CU_ASSERT(edges > 200);
     CU_ASSERT(smooth > edges / 4);
     CU_ASSERT(jumps > edges / 10);
@@ -242,7 +252,8 @@ int main(void)
           frame2_at_x_plus_flow_matches_frame1_at_visible_pixels },
         { "occlusions_appear_where_layers_overlap_or_leave_the_frame",
           occlusions_appear_where_layers_overlap_or_leave_the_frame },
-        { "many_colour_edges_are_no_motion_boundaries", many_colour_edges_are_no_motion_boundaries },
+        { "with_edges_many_colour_edges_are_no_motion_boundaries_and_without_none_are",
+          with_edges_many_colour_edges_are_no_motion_boundaries_and_without_none_are },
         { "scene_refuses_bad_options_with_a_message", scene_refuses_bad_options_with_a_message },
         CU_TEST_INFO_NULL,
     };
