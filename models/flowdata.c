@@ -134,9 +134,14 @@ nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_err
     if (source == NULL || strcmp(source, "synthetic") == 0) {
         return nexp_flowdata_open_synthetic(out, NULL, err);
     }
+    if (strcmp(source, "synthetic-edges") == 0) {
+        nexp_scene_options so = NEXP_SCENE_OPTIONS_INIT;
+        so.edges = 1;
+        return nexp_flowdata_open_synthetic(out, &so, err);
+    }
     DIR *dp = opendir(source);
     if (dp == NULL) {
-        return nexp_error_set(err, NEXP_ERR_IO, "%s: cannot open the data folder (not 'synthetic' and not a folder)",
+        return nexp_error_set(err, NEXP_ERR_IO, "%s: cannot open the data folder (not 'synthetic', not 'synthetic-edges' and not a folder)",
                               source);
     }
     char **names = NULL;

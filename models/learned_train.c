@@ -81,7 +81,9 @@ static nexp_status trainer_base(nexp_trainer **out, const nexp_train_options *op
             goto fail;
         }
         nexp_flowdata *synth = NULL;
-        if ((st = nexp_flowdata_open_synthetic(&synth, NULL, err)) != NEXP_OK) {
+        nexp_scene_options vo = NEXP_SCENE_OPTIONS_INIT;
+        vo.edges = strcmp(t->data_name, "synthetic-edges") == 0;
+        if ((st = nexp_flowdata_open_synthetic(&synth, &vo, err)) != NEXP_OK) {
             goto fail;
         }
         nexp_rng vr;

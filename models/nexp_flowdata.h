@@ -52,7 +52,8 @@ typedef struct nexp_flow_sample {
     double density;    /* the density that was drawn */
 } nexp_flow_sample;
 
-/* source: "synthetic" (scenes from nexp_scene_generate with default options) or a folder path. */
+/* source: "synthetic" (scenes from nexp_scene_generate with default options), "synthetic-edges" (the
+ * same with options.edges = 1: colour edges that are no motion boundaries) or a folder path. */
 nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_error *err);
 /* Synthetic source with explicit scene options (width/height are replaced by the crop). */
 nexp_status nexp_flowdata_open_synthetic(nexp_flowdata **out, const nexp_scene_options *opt, nexp_error *err);

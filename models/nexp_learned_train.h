@@ -21,7 +21,8 @@
  * as N steps.
  *
  * Validation uses a held-out synthetic set: scenes from an RNG stream the training data never
- * draws from (seed stream 1 of the validation seed), rendered once at creation.
+ * draws from (seed stream 1 of the validation seed), rendered once at creation; with data
+ * "synthetic-edges" the held-out scenes have edges too, otherwise they are plain scenes.
  */
 #ifndef NEXP_LEARNED_TRAIN_H
 #define NEXP_LEARNED_TRAIN_H

@@ -9,6 +9,11 @@
  * A scene is a moving background plus textured layers stacked back to front. Each layer has a shape
  * (ellipse or star-shaped polygon), a texture (base colour, a smooth colour gradient, fractal value
  * noise with a 1/f spectrum, optional stripes) and its own affine motion x -> c + t + (I + M)(x - c).
+ * With options.edges = 1 half of the layers also carry sharp-edged colour patches, about a third
+ * move with a layer below them (decals) instead of their own motion, and half of the scenes are
+ * blurred ([1 2 1]^2 on both frames, soft edges as a camera makes them): patches and decals give
+ * colour edges that are no motion boundaries (with edges = 0 every strong colour edge is a flow
+ * jump), so a model trained on such scenes must learn which image edges to trust.
  * Frame 1 shows every layer at its own position; frame 2 is rendered by backward warping: the colour
  * at y is the layer texture at the pre-image of y, with the texture evaluated exactly (the value
  * noise is a smooth interpolation of a random lattice, so no resampling error enters). The flow at
@@ -37,9 +42,10 @@ typedef struct nexp_scene_options {
     int layers;             /* foreground layers 0..NEXP_SCENE_MAX_LAYERS; -1: random 3..8 */
     double max_translation; /* largest translation per layer and axis in pixels, >= 0 */
     double max_deformation; /* largest entry of M (rotation, scaling, shear), 0 <= . <= 0.3 */
+    int edges;              /* 1: patches, decals and blur (below); 0: without them */
 } nexp_scene_options;
 
-#define NEXP_SCENE_OPTIONS_INIT { 256, 192, -1, 8.0, 0.06 }
+#define NEXP_SCENE_OPTIONS_INIT { 256, 192, -1, 8.0, 0.06, 0 }
 
 typedef struct nexp_scene {
     nexp_field *frame1;    /* (3, H, W) RGB, 0..255, kind image, bit depth 8 */

@@ -7,6 +7,9 @@
 
 #define SCENE_MAX_VERTS 9
 #define SCENE_OCTAVES 5
+/* Probability that a foreground layer moves with a layer below it, and that the frames are blurred. */
+#define SCENE_SHARE_MOTION 0.35
+#define SCENE_BLUR 0.5
 
 typedef struct layer {
     /* shape, in frame-1 coordinates; the background (index 0) covers everything */
@@ -15,9 +18,10 @@ typedef struct layer {
     double vert_radius[SCENE_MAX_VERTS];
     /* texture */
     double base[3], grad[3][2], noise_amp[3], noise_freq, stripe_amp[3], stripe_kx, stripe_ky, stripe_phase;
+    double patch_amp[3], patch_freq;
     uint64_t noise_seed;
-    /* motion x -> c + t + (I + M)(x - c) and its inverse */
-    double tx, ty, m[2][2], inv[2][2];
+    /* motion x -> c + t + (I + M)(x - c) about the motion centre c = (mx, my), and its inverse */
+    double mx, my, tx, ty, m[2][2], inv[2][2];
 } layer;
 
 static uint64_t mix64(uint64_t z)
@@ -90,25 +94,30 @@ static void layer_color(const layer *l, double x, double y, float rgb[3])
     double n = fractal_noise(l->noise_seed, x, y, l->noise_freq);
     double n2 = fractal_noise(l->noise_seed ^ 0x5bd1e995ULL, x, y, l->noise_freq * 1.7);
     double stripe = sin(l->stripe_kx * x + l->stripe_ky * y + l->stripe_phase);
+    /* patches: sharp-edged colour regions painted on the layer (edges that are no motion boundary) */
+    double patch = l->patch_freq > 0.0 && fractal_noise(l->noise_seed ^ 0x2545f4914f6cdd1dULL, x, y, l->patch_freq) > 0.0
+                       ? 1.0
+                       : 0.0;
     for (int c = 0; c < 3; c++) {
         double v = l->base[c] + l->grad[c][0] * (x - l->cx) + l->grad[c][1] * (y - l->cy) +
-                   l->noise_amp[c] * (c == 1 ? 0.6 * n + 0.4 * n2 : n) + l->stripe_amp[c] * stripe;
+                   l->noise_amp[c] * (c == 1 ? 0.6 * n + 0.4 * n2 : n) + l->stripe_amp[c] * stripe +
+                   l->patch_amp[c] * patch;
         rgb[c] = (float)(v < 0.0 ? 0.0 : (v > 255.0 ? 255.0 : v));
     }
 }
 
 static void layer_forward(const layer *l, double x, double y, double *ox, double *oy)
 {
-    double dx = x - l->cx, dy = y - l->cy;
+    double dx = x - l->mx, dy = y - l->my;
     *ox = x + l->tx + l->m[0][0] * dx + l->m[0][1] * dy;
     *oy = y + l->ty + l->m[1][0] * dx + l->m[1][1] * dy;
 }
 
 static void layer_inverse(const layer *l, double x, double y, double *ox, double *oy)
 {
-    double dx = x - l->cx - l->tx, dy = y - l->cy - l->ty;
-    *ox = l->cx + l->inv[0][0] * dx + l->inv[0][1] * dy;
-    *oy = l->cy + l->inv[1][0] * dx + l->inv[1][1] * dy;
+    double dx = x - l->mx - l->tx, dy = y - l->my - l->ty;
+    *ox = l->mx + l->inv[0][0] * dx + l->inv[0][1] * dy;
+    *oy = l->my + l->inv[1][0] * dx + l->inv[1][1] * dy;
 }
 
 /* Topmost layer covering frame-2 point (x, y). */
@@ -122,6 +131,49 @@ static int top_layer_frame2(const layer *layers, int n, double x, double y, doub
     }
     layer_inverse(&layers[0], x, y, px, py);
     return 0;
+}
+
+static void share_motion(layer *l, const layer *from)
+{
+    l->mx = from->mx;
+    l->my = from->my;
+    l->tx = from->tx;
+    l->ty = from->ty;
+    for (int i = 0; i < 2; i++) {
+        for (int j = 0; j < 2; j++) {
+            l->m[i][j] = from->m[i][j];
+            l->inv[i][j] = from->inv[i][j];
+        }
+    }
+}
+
+/* Separable [1 2 1] / 4 blur of every channel (edge pixels replicated): soft edges as a camera makes them. */
+static nexp_status blur_field(nexp_field *f, nexp_error *err)
+{
+    const int w = f->width, h = f->height;
+    float *tmp = malloc((size_t)w * (size_t)h * sizeof(float));
+    if (tmp == NULL) {
+        return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory blurring a %d x %d scene", w, h);
+    }
+    for (int c = 0; c < f->channels; c++) {
+        for (int y = 0; y < h; y++) {
+            const float *r = nexp_field_row(f, c, y);
+            for (int x = 0; x < w; x++) {
+                float a = r[x > 0 ? x - 1 : 0], b = r[x + 1 < w ? x + 1 : w - 1];
+                tmp[(size_t)y * w + x] = 0.25f * a + 0.5f * r[x] + 0.25f * b;
+            }
+        }
+        for (int y = 0; y < h; y++) {
+            const float *a = tmp + (size_t)(y > 0 ? y - 1 : 0) * w, *m = tmp + (size_t)y * w;
+            const float *b = tmp + (size_t)(y + 1 < h ? y + 1 : h - 1) * w;
+            float *r = nexp_field_row(f, c, y);
+            for (int x = 0; x < w; x++) {
+                r[x] = 0.25f * a[x] + 0.5f * m[x] + 0.25f * b[x];
+            }
+        }
+    }
+    free(tmp);
+    return NEXP_OK;
 }
 
 static void make_layer(layer *l, nexp_rng *rng, int background, int w, int h, const nexp_scene_options *o)
@@ -156,7 +208,14 @@ static void make_layer(layer *l, nexp_rng *rng, int background, int w, int h, co
     l->stripe_kx = kmag * cos(kdir);
     l->stripe_ky = kmag * sin(kdir);
     l->stripe_phase = nexp_rng_range(rng, 0.0, 2.0 * M_PI);
+    double patches = o->edges && nexp_rng_uniform(rng) < 0.5 ? 1.0 : 0.0;
+    for (int c = 0; c < 3; c++) {
+        l->patch_amp[c] = patches != 0.0 ? nexp_rng_range(rng, -110.0, 110.0) : 0.0;
+    }
+    l->patch_freq = patches != 0.0 ? nexp_rng_range(rng, 1.5, 6.0) / size : 0.0;
     l->noise_seed = nexp_rng_u64(rng);
+    l->mx = l->cx;
+    l->my = l->cy;
     double tscale = background ? 0.5 : 1.0;
     l->tx = tscale * nexp_rng_range(rng, -o->max_translation, o->max_translation);
     l->ty = tscale * nexp_rng_range(rng, -o->max_translation, o->max_translation);
@@ -220,7 +279,12 @@ nexp_status nexp_scene_generate(const nexp_scene_options *opt, uint64_t seed, ne
     layer layers[NEXP_SCENE_MAX_LAYERS + 1];
     for (int l = 0; l < n; l++) {
         make_layer(&layers[l], &rng, l == 0, o.width, o.height, &o);
+        /* a third of the layers move with a layer below them (a decal): colour edges, no motion edge */
+        if (o.edges && l > 0 && nexp_rng_uniform(&rng) < SCENE_SHARE_MOTION) {
+            share_motion(&layers[l], &layers[nexp_rng_below(&rng, (uint64_t)l)]);
+        }
     }
+    int blur = o.edges && nexp_rng_uniform(&rng) < SCENE_BLUR;
 
     nexp_scene *s = calloc(1, sizeof *s);
     if (s == NULL) {
@@ -271,6 +335,10 @@ nexp_status nexp_scene_generate(const nexp_scene_options *opt, uint64_t seed, ne
                 nexp_field_row(s->frame2, c, y)[x] = rgb[c];
             }
         }
+    }
+    if (blur && ((st = blur_field(s->frame1, err)) != NEXP_OK || (st = blur_field(s->frame2, err)) != NEXP_OK)) {
+        nexp_scene_free(s);
+        return st;
     }
     *out = s;
     return NEXP_OK;

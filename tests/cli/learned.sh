@@ -15,6 +15,10 @@ expect "no checkpoint is left after a failed start" test ! -e "$T/x.h5"
 check "train 4 steps" 0 "$NEXP" train-inpaint --ckpt "$T/a.h5" --iters 4 --val-every 2 $TINY
 expect "validation compares with homogeneous" grep -q "validation EPE .* (homogeneous" "$T/err"
 expect "progress shows it/s" grep -q "it/s" "$T/err"
+check "train on scenes with edges that are no motion boundaries" 0 "$NEXP" train-inpaint --ckpt "$T/e.h5" \
+  --iters 2 --val-every 2 --data synthetic-edges $TINY
+check "resume with the plain scenes is refused" 1 "$NEXP" train-inpaint --ckpt "$T/e.h5" --iters 3 --resume $TINY
+expect "the refusal names the data" grep -q "synthetic-edges" "$T/err"
 check "resume with another crop is refused" 1 "$NEXP" train-inpaint --ckpt "$T/a.h5" --iters 6 --resume \
   --crop 32 --batch 1 --seed 5 --threads 1
 expect "the refusal names the option" grep -q -- "--crop 24" "$T/err"
