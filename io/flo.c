@@ -21,14 +21,10 @@ nexp_status nexp_flo_read(const char *path, nexp_field **out, nexp_error *err)
     FILE *fp = NULL;
     nexp_field *f = NULL;
     unsigned char *row = NULL;
-    nexp_status st = io_open_read(path, &fp, err);
+    size_t size = 0;
+    nexp_status st = io_open_read(path, &fp, &size, err);
     if (st != NEXP_OK) {
         return st;
-    }
-    size_t size = 0;
-    st = io_file_size(fp, path, &size, err);
-    if (st != NEXP_OK) {
-        goto fail;
     }
     if (size < FLO_HEADER) {
         st = io_fail(err, path, NEXP_ERR_FORMAT, "truncated .flo header: expected at least %d bytes, found %zu",

@@ -25,10 +25,9 @@ nexp_status io_fail(nexp_error *err, const char *path, nexp_status code, const c
 /* Copy an inner error (set without a file name) into err as "path: inner message". */
 nexp_status io_forward(nexp_error *err, const char *path, const nexp_error *inner);
 
-/* Open path for reading; on failure err names the file and the system's reason. */
-nexp_status io_open_read(const char *path, FILE **fp, nexp_error *err);
-/* Size of an open file in bytes. */
-nexp_status io_file_size(FILE *fp, const char *path, size_t *size, nexp_error *err);
+/* Open a regular file for reading and get its size in bytes; on failure nothing stays open and
+ * err names the file and the reason. */
+nexp_status io_open_read(const char *path, FILE **fp, size_t *size, nexp_error *err);
 /* Read exactly n bytes; a short read is reported as truncation at the given offset. */
 nexp_status io_read_exact(FILE *fp, const char *path, void *buf, size_t n, size_t offset, nexp_error *err);
 /* Write n bytes; on failure err names the file and the system's reason. */

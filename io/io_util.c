@@ -19,29 +19,25 @@ nexp_status io_forward(nexp_error *err, const char *path, const nexp_error *inne
     return nexp_error_set(err, inner->code, "%s: %s", path, inner->msg[0] ? inner->msg : nexp_strerror(inner->code));
 }
 
-nexp_status io_open_read(const char *path, FILE **fp, nexp_error *err)
+nexp_status io_open_read(const char *path, FILE **fp, size_t *size, nexp_error *err)
 {
     *fp = fopen(path, "rb");
     if (*fp == NULL) {
         return io_fail(err, path, NEXP_ERR_IO, "cannot open: %s", strerror(errno));
     }
     struct stat st;
-    if (fstat(fileno(*fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+    nexp_status status = NEXP_OK;
+    if (fstat(fileno(*fp), &st) != 0) {
+        status = io_fail(err, path, NEXP_ERR_IO, "cannot stat: %s", strerror(errno));
+    } else if (S_ISDIR(st.st_mode)) {
+        status = io_fail(err, path, NEXP_ERR_IO, "is a directory");
+    } else if (!S_ISREG(st.st_mode)) {
+        status = io_fail(err, path, NEXP_ERR_IO, "not a regular file");
+    }
+    if (status != NEXP_OK) {
         fclose(*fp);
         *fp = NULL;
-        return io_fail(err, path, NEXP_ERR_IO, "is a directory");
-    }
-    return NEXP_OK;
-}
-
-nexp_status io_file_size(FILE *fp, const char *path, size_t *size, nexp_error *err)
-{
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0) {
-        return io_fail(err, path, NEXP_ERR_IO, "cannot stat: %s", strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return io_fail(err, path, NEXP_ERR_IO, "not a regular file");
+        return status;
     }
     *size = (size_t)st.st_size;
     return NEXP_OK;

@@ -127,13 +127,8 @@ nexp_status io_png_read_raw(const char *path, nexp_field **out, nexp_error *err)
     png_ctx c;
     memset(&c, 0, sizeof c);
     c.path = path;
-    nexp_status st = io_open_read(path, &c.fp, err);
+    nexp_status st = io_open_read(path, &c.fp, &c.file_size, err);
     if (st != NEXP_OK) {
-        return st;
-    }
-    st = io_file_size(c.fp, path, &c.file_size, err);
-    if (st != NEXP_OK) {
-        fclose(c.fp);
         return st;
     }
     unsigned char sig[8];

@@ -101,14 +101,10 @@ nexp_status nexp_pnm_read(const char *path, nexp_field **out, nexp_error *err)
     FILE *fp = NULL;
     nexp_field *f = NULL;
     unsigned char *row = NULL;
-    nexp_status st = io_open_read(path, &fp, err);
+    size_t size = 0;
+    nexp_status st = io_open_read(path, &fp, &size, err);
     if (st != NEXP_OK) {
         return st;
-    }
-    size_t size = 0;
-    st = io_file_size(fp, path, &size, err);
-    if (st != NEXP_OK) {
-        goto fail;
     }
     header_reader r = { fp, path, 0 };
     int m0 = hr_getc(&r), m1 = hr_getc(&r);
@@ -231,14 +227,10 @@ nexp_status nexp_pfm_read(const char *path, nexp_field **out, nexp_error *err)
     FILE *fp = NULL;
     nexp_field *f = NULL;
     unsigned char *row = NULL;
-    nexp_status st = io_open_read(path, &fp, err);
+    size_t size = 0;
+    nexp_status st = io_open_read(path, &fp, &size, err);
     if (st != NEXP_OK) {
         return st;
-    }
-    size_t size = 0;
-    st = io_file_size(fp, path, &size, err);
-    if (st != NEXP_OK) {
-        goto fail;
     }
     header_reader r = { fp, path, 0 };
     int m0 = hr_getc(&r), m1 = hr_getc(&r);
