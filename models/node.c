@@ -436,15 +436,22 @@ static int node_jvp(double t, const double *y, const double *dy, const double *d
 }
 
 /* ---- recorded evaluations for backpropagation: the network's activations of each stage ---------
- * record of B rows: x (B, nin), then per layer l its pre-activations and activations (B, out_l). */
+ * record of B rows: x (B, nin), then per layer l its pre-activations (B, out_l), kept only when the
+ * activation's slope needs them, and its activations (B, out_l). */
+static int rec_keeps_pre(const nexp_mlp_spec *s, int l)
+{
+    return !nexp_act_slope_from_output(s->act[l]);
+}
+
 static size_t node_rec_len(const nexp_node *m, int B)
 {
     if (m->mlp == NULL) {
         return 1;
     }
+    const nexp_mlp_spec *s = &m->mlp->spec;
     size_t len = (size_t)B * (m->n + m->time_input);
-    for (int l = 0; l < m->mlp->spec.n_layers; l++) {
-        len += 2 * (size_t)B * m->mlp->spec.width[l + 1];
+    for (int l = 0; l < s->n_layers; l++) {
+        len += (size_t)(1 + rec_keeps_pre(s, l)) * B * s->width[l + 1];
     }
     return len;
 }
@@ -476,10 +483,10 @@ static int node_f_rec(double t, const double *y, double *ydot, double *rec, void
         double *r = rec + (size_t)B * s->width[0];
         for (int l = 0; l < s->n_layers; l++) {
             int in = s->width[l], out = s->width[l + 1];
-            double *pre = r, *post = r + (size_t)B * out;
+            double *pre = r, *post = r + (size_t)rec_keeps_pre(s, l) * B * out;
             nexp_dense_forward_f64(B, in, out, a, nexp_mlp_weight(m->mlp, m->mlp->params, l),
                                    nexp_mlp_bias(m->mlp, m->mlp->params, l), pre);
-            nexp_act_forward_f64(s->act[l], (size_t)B * out, pre, post);
+            nexp_act_forward_f64(s->act[l], (size_t)B * out, pre, post); /* in place without pre */
             a = post;
             r = post + (size_t)B * out;
         }
@@ -514,12 +521,13 @@ static int node_vjp_rec(double t, const double *y, const double *wv, const doubl
     if (wp != NULL) {
         memset(wp, 0, (size_t)m->n_params * sizeof *wp);
     }
-    /* offsets of each layer's pre-activations in the record */
-    const double *pre[NEXP_MLP_MAX_LAYERS];
+    /* each layer's activations in the record, and what its slope is computed from */
+    const double *pre[NEXP_MLP_MAX_LAYERS], *post[NEXP_MLP_MAX_LAYERS];
     const double *r = rec + (size_t)B * nin;
     for (int l = 0; l < L; l++) {
         pre[l] = r;
-        r += 2 * (size_t)B * s->width[l + 1];
+        post[l] = r + (size_t)rec_keeps_pre(s, l) * B * s->width[l + 1];
+        r = post[l] + (size_t)B * s->width[l + 1];
     }
     double *dpost = w->a, *dprev = w->da, *dpre = w->pre;
     for (int b = 0; b < B; b++) {
@@ -529,10 +537,9 @@ static int node_vjp_rec(double t, const double *y, const double *wv, const doubl
     }
     for (int l = L - 1; l >= 0; l--) {
         int in = s->width[l], out = s->width[l + 1];
-        const double *post = pre[l] + (size_t)B * out;
-        const double *aprev = l > 0 ? pre[l - 1] + (size_t)B * in : rec;
+        const double *aprev = l > 0 ? post[l - 1] : rec;
         memset(dpre, 0, (size_t)B * out * sizeof *dpre);
-        nexp_act_backward_f64(s->act[l], (size_t)B * out, pre[l], post, dpost, dpre);
+        nexp_act_backward_f64(s->act[l], (size_t)B * out, pre[l], post[l], dpost, dpre);
         memset(dprev, 0, (size_t)B * in * sizeof *dprev);
         nexp_dense_backward_f64(B, in, out, aprev, nexp_mlp_weight(m->mlp, m->mlp->params, l), dpre, dprev,
                                 wp ? nexp_mlp_weight(m->mlp, wp, l) : NULL, wp ? nexp_mlp_bias(m->mlp, wp, l) : NULL);

@@ -32,6 +32,13 @@ int nexp_act_from_name(const char *name)
     return -1;
 }
 
+int nexp_act_slope_from_output(nexp_act act)
+{
+    /* relu and leaky_relu test x > 0, which is y > 0 */
+    return act == NEXP_ACT_IDENTITY || act == NEXP_ACT_RELU || act == NEXP_ACT_LEAKY_RELU || act == NEXP_ACT_TANH ||
+           act == NEXP_ACT_SIGMOID;
+}
+
 nexp_status nexp_conv2d_shape_init(nexp_conv2d_shape *s, int N, int C_in, int H, int W, int C_out, int k,
                                    int stride, nexp_pad pad_mode, int transposed, nexp_error *err)
 {

@@ -49,6 +49,9 @@ typedef enum nexp_act {
 const char *nexp_act_name(nexp_act act);
 /* Parses a name above ("linear" and "none" also mean identity); -1 if unknown. */
 int nexp_act_from_name(const char *name);
+/* 1 if f'(x) follows from y = f(x) alone (identity, relu, leaky_relu, tanh, sigmoid): then
+ * nexp_act_backward may be given y for x, and a layer need not keep its pre-activations. */
+int nexp_act_slope_from_output(nexp_act act);
 
 /* Boundary handling of convolutions: zeros outside, or the nearest edge pixel repeated. */
 typedef enum nexp_pad { NEXP_PAD_ZERO = 0, NEXP_PAD_REPLICATE = 1 } nexp_pad;

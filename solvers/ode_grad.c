@@ -89,7 +89,7 @@ typedef struct rk_tape {
     int n, s;
     double *t, *h;  /* (steps) */
     double *y;      /* (steps, n) */
-    double *k;      /* (steps, s, n) */
+    double *k;      /* (steps, s, n), s the stages evaluated per step */
     size_t rl;      /* record length of the system's f_rec (0: none) */
     double *rec;    /* (steps, s, rl): the records of the solution stages */
 } rk_tape;
@@ -214,13 +214,14 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
 {
     const int n = sys->n;
     const rk_tableau *tab = adaptive ? &dopri5_tab : &rk4_tab;
-    const int nst = adaptive ? 7 : 4;
+    const int nst = tp->s;
     const nexp_ode_options *o = &opt->ode;
     nexp_status st = NEXP_OK;
     const size_t rl = tp->rl;
     double *y = malloc((size_t)n * 4 * sizeof *y);
-    double *K = malloc((size_t)n * RK_MAX_STAGES * sizeof *K);
-    double *R = rl > 0 ? malloc(rl * RK_MAX_STAGES * sizeof *R) : NULL;
+    /* HINIT's two evaluations; the steps' stages live in the tape */
+    double *K = malloc((size_t)n * 2 * sizeof *K);
+    double *R = rl > 0 ? malloc(rl * sizeof *R) : NULL;
     if (y == NULL || K == NULL || (rl > 0 && R == NULL)) {
         free(y);
         free(K);
@@ -231,6 +232,7 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
     memcpy(y, y0, (size_t)n * sizeof *y);
     double t = t0, h_prop = o->h_init;
     int have_k1 = 0;
+    const long step0 = tp->steps;
     const char *who = adaptive ? "DOPRI5" : "RK4";
 
     if (adaptive && h_prop <= 0.0) {
@@ -285,13 +287,27 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
                 h = (tend - t) / (nfix - fs);
             }
             int clipped = adaptive && h < h_prop;
+            /* the stages (and records) go straight into this step's slot of the tape */
+            if (tape_reserve(tp) != 0) {
+                st = nexp_error_set(err, NEXP_ERR_NOMEM, "ode: out of memory for the Runge-Kutta tape");
+                goto done;
+            }
+            double *Ks = tp->k + (size_t)tp->steps * tp->s * n;
+            double *Rs = rl > 0 ? tp->rec + (size_t)tp->steps * tp->s * rl : NULL;
+            if (have_k1) { /* FSAL: k1 is the last stage of the previous step, or HINIT's f(t0, y0) */
+                const double *k1 = tp->steps > step0 ? Ks - n : K;
+                memcpy(Ks, k1, (size_t)n * sizeof *Ks);
+                if (rl > 0) {
+                    memcpy(Rs, tp->steps > step0 ? Rs - rl : R, rl * sizeof *Rs);
+                }
+            }
             for (int attempt = 0;; attempt++) {
                 if (++steps_here > o->max_steps) {
                     st = nexp_error_set(err, NEXP_ERR_SOLVER, "%s: more than %ld steps before t = %g (at t = %g)",
                                         who, o->max_steps, tend, t);
                     goto done;
                 }
-                int rc = rk_stages(sys, tab, nst, t, h, y, K, R, rl, have_k1, ytmp);
+                int rc = rk_stages(sys, tab, nst, t, h, y, Ks, Rs, rl, have_k1, ytmp);
                 stats->rhs_evals += nst - have_k1;
                 if (rc < 0 || (rc > 0 && !adaptive) || attempt > 60) {
                     st = nexp_error_set(err, NEXP_ERR_SOLVER, "%s: right-hand side failed (code %d) at t = %g", who,
@@ -303,14 +319,14 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
                     h *= 0.25;
                     continue;
                 }
-                rk_combine(tab, n, h, y, K, ynew);
+                rk_combine(tab, n, h, y, Ks, ynew);
                 if (!adaptive) {
                     break;
                 }
                 for (int j = 0; j < n; j++) {
                     double acc = 0.0;
                     for (int l = 0; l < 7; l++) {
-                        acc += tab->e[l] * K[l * n + j];
+                        acc += tab->e[l] * Ks[l * n + j];
                     }
                     e[j] = h * acc;
                 }
@@ -336,28 +352,14 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
                                     t + h);
                 goto done;
             }
-            if (tape_reserve(tp) != 0) {
-                st = nexp_error_set(err, NEXP_ERR_NOMEM, "ode: out of memory for the Runge-Kutta tape");
-                goto done;
-            }
             tp->t[tp->steps] = t;
             tp->h[tp->steps] = h;
             memcpy(tp->y + (size_t)tp->steps * n, y, (size_t)n * sizeof *y);
-            memcpy(tp->k + (size_t)tp->steps * tab->s * n, K, (size_t)tab->s * n * sizeof *K);
-            if (rl > 0) {
-                memcpy(tp->rec + (size_t)tp->steps * tab->s * rl, R, (size_t)tab->s * rl * sizeof *R);
-            }
             tp->steps++;
             stats->steps++;
             stats->h_last = h;
             memcpy(y, ynew, (size_t)n * sizeof *y);
-            if (adaptive) {
-                memcpy(K, K + 6 * n, (size_t)n * sizeof *K); /* FSAL: f(t + h, ynew) */
-                if (rl > 0) {
-                    memcpy(R, R + 6 * rl, rl * sizeof *R);
-                }
-                have_k1 = 1;
-            }
+            have_k1 = adaptive;
             t = (tend - (t + h) < 1e-13 * fmax(1.0, fabs(tend))) ? tend : t + h;
             if (!adaptive && fs + 1 == nfix) {
                 t = tend;
@@ -427,7 +429,9 @@ static nexp_status grad_backprop(const nexp_ode_system *sys, const nexp_ode_grad
     const int n = sys->n, np = sys->np;
     const rk_tableau *tab = adaptive ? &dopri5_tab : &rk4_tab;
     const size_t rl = (sys->rec_len > 0 && sys->f_rec != NULL && sys->vjp_rec != NULL) ? sys->rec_len : 0;
-    rk_tape tp = { 0, 0, n, tab->s, NULL, NULL, NULL, NULL, rl, NULL };
+    /* a slot holds every stage evaluated in the step (DOPRI5's FSAL stage too), so the forward pass
+     * computes straight into it */
+    rk_tape tp = { 0, 0, n, adaptive ? 7 : 4, NULL, NULL, NULL, NULL, rl, NULL };
     nexp_status st = NEXP_OK;
     long *obs_step = malloc((size_t)nt * sizeof *obs_step);
     double *dl = malloc((size_t)nt * n * sizeof *dl);
@@ -463,8 +467,8 @@ static nexp_status grad_backprop(const nexp_ode_system *sys, const nexp_ode_grad
             break;
         }
         if ((st = rk_step_backward(sys, tab, tp.t[j - 1], tp.h[j - 1], tp.y + (size_t)(j - 1) * n,
-                                   tp.k + (size_t)(j - 1) * tab->s * n,
-                                   rl > 0 ? tp.rec + (size_t)(j - 1) * tab->s * rl : NULL, rl, abar, pacc, work,
+                                   tp.k + (size_t)(j - 1) * tp.s * n,
+                                   rl > 0 ? tp.rec + (size_t)(j - 1) * tp.s * rl : NULL, rl, abar, pacc, work,
                                    err))) {
             goto done;
         }
