@@ -437,7 +437,8 @@ static int node_jvp(double t, const double *y, const double *dy, const double *d
 
 /* ---- recorded evaluations for backpropagation: the network's activations of each stage ---------
  * record of B rows: x (B, nin), then per layer l its pre-activations (B, out_l), kept only when the
- * activation's slope needs them, and its activations (B, out_l). */
+ * activation's slope needs them, and its activations (B, out_l), then the input map's slope
+ * phi'(z) (B, n). */
 static int rec_keeps_pre(const nexp_mlp_spec *s, int l)
 {
     return !nexp_act_slope_from_output(s->act[l]);
@@ -453,7 +454,7 @@ static size_t node_rec_len(const nexp_node *m, int B)
     for (int l = 0; l < s->n_layers; l++) {
         len += (size_t)(1 + rec_keeps_pre(s, l)) * B * s->width[l + 1];
     }
-    return len;
+    return len + (size_t)B * m->n;
 }
 
 static void physics_add(const nexp_node *m, nexp_node_work *w, double t, const double *y, double *ydot, int *rc)
@@ -493,6 +494,7 @@ static int node_f_rec(double t, const double *y, double *ydot, double *rec, void
         for (int b = 0; b < B; b++) {
             for (int i = 0; i < n; i++) {
                 ydot[b * n + i] = m->sigma[i] * a[b * n + i];
+                r[b * n + i] = dphi(m, w->z[b * n + i]);
             }
         }
     }
@@ -547,10 +549,10 @@ static int node_vjp_rec(double t, const double *y, const double *wv, const doubl
         dpost = dprev;
         dprev = tmp;
     }
-    net_inputs(m, w, t, y); /* z for phi' */
+    const double *slope = r; /* phi'(z), recorded after the layers */
     for (int b = 0; b < B; b++) {
         for (int i = 0; i < n; i++) {
-            wy[b * n + i] = dpost[b * nin + i] * dphi(m, w->z[b * n + i]) / m->sigma[i];
+            wy[b * n + i] = dpost[b * nin + i] * slope[b * n + i] / m->sigma[i];
         }
     }
     return physics_vjp_add(m, w, t, y, wv, wy, wp);
