@@ -11,6 +11,7 @@
 #include <sunmatrix/sunmatrix_dense.h>
 #include <sunnonlinsol/sunnonlinsol_fixedpoint.h>
 
+#include "clones_internal.h"
 #include "ode_internal.h"
 
 nexp_status nexp_ode_grad_method_parse(const char *name, nexp_ode_grad_method *m, nexp_error *err)
@@ -151,7 +152,7 @@ static int eval_stage(const nexp_ode_system *sys, double t, const double *y, dou
 /* One explicit RK step from (t, y) with size h: stages into K (nst, n) and, with records, their
  * records into R (nst, rl). k1 may be given (FSAL) in K[0] with have_k1. Returns the callback's
  * code. */
-static int rk_stages(const nexp_ode_system *sys, const rk_tableau *tab, int nst, double t, double h,
+NEXP_CLONES static int rk_stages(const nexp_ode_system *sys, const rk_tableau *tab, int nst, double t, double h,
                      const double *y, double *K, double *R, size_t rl, int have_k1, double *ytmp)
 {
     const int n = sys->n;
@@ -174,7 +175,7 @@ static int rk_stages(const nexp_ode_system *sys, const rk_tableau *tab, int nst,
     return 0;
 }
 
-static void rk_combine(const rk_tableau *tab, int n, double h, const double *y, const double *K, double *ynew)
+NEXP_CLONES static void rk_combine(const rk_tableau *tab, int n, double h, const double *y, const double *K, double *ynew)
 {
     for (int j = 0; j < n; j++) {
         double acc = 0.0;
@@ -182,6 +183,18 @@ static void rk_combine(const rk_tableau *tab, int n, double h, const double *y, 
             acc += tab->b[i] * K[i * n + j];
         }
         ynew[j] = y[j] + h * acc;
+    }
+}
+
+/* DOPRI5's local error estimate h sum_l e_l k_l */
+NEXP_CLONES static void rk_error(const rk_tableau *tab, int n, double h, const double *K, double *e)
+{
+    for (int j = 0; j < n; j++) {
+        double acc = 0.0;
+        for (int l = 0; l < 7; l++) {
+            acc += tab->e[l] * K[l * n + j];
+        }
+        e[j] = h * acc;
     }
 }
 
@@ -195,7 +208,7 @@ static int all_finite(const double *v, int n)
     return 1;
 }
 
-static double wrms_norm(const double *e, const double *y0, const double *y1, int n, double rtol, double atol,
+NEXP_CLONES static double wrms_norm(const double *e, const double *y0, const double *y1, int n, double rtol, double atol,
                         const double *atol_vec)
 {
     double s = 0.0;
@@ -323,13 +336,7 @@ static nexp_status rk_forward(const nexp_ode_system *sys, const nexp_ode_grad_op
                 if (!adaptive) {
                     break;
                 }
-                for (int j = 0; j < n; j++) {
-                    double acc = 0.0;
-                    for (int l = 0; l < 7; l++) {
-                        acc += tab->e[l] * Ks[l * n + j];
-                    }
-                    e[j] = h * acc;
-                }
+                rk_error(tab, n, h, Ks, e);
                 double en = all_finite(ynew, n) ? wrms_norm(e, y, ynew, n, o->rtol, o->atol, o->atol_vec) : HUGE_VAL;
                 double fac = (en > 0.0) ? 0.9 * pow(en, -0.2) : 5.0;
                 fac = fmin(5.0, fmax(0.2, fac));
@@ -377,7 +384,7 @@ done:
 
 /* Reverse pass over one step: abar (n) is the adjoint of the step's end state on entry and of its
  * start state on return; dp (np) accumulates. work: (s + 2) n + np doubles. */
-static nexp_status rk_step_backward(const nexp_ode_system *sys, const rk_tableau *tab, double t, double h,
+NEXP_CLONES static nexp_status rk_step_backward(const nexp_ode_system *sys, const rk_tableau *tab, double t, double h,
                                     const double *y, const double *K, const double *R, size_t rl, double *abar,
                                     double *dp, double *work, nexp_error *err)
 {
