@@ -541,11 +541,11 @@ NEXP_CLONES static int node_vjp_rec(double t, const double *y, const double *wv,
     for (int l = L - 1; l >= 0; l--) {
         int in = s->width[l], out = s->width[l + 1];
         const double *aprev = l > 0 ? post[l - 1] : rec;
-        memset(dpre, 0, (size_t)B * out * sizeof *dpre);
-        nexp_act_backward_f64(s->act[l], (size_t)B * out, pre[l], post[l], dpost, dpre);
-        memset(dprev, 0, (size_t)B * in * sizeof *dprev);
-        nexp_dense_backward_f64(B, in, out, aprev, nexp_mlp_weight(m->mlp, m->mlp->params, l), dpre, dprev,
-                                wp ? nexp_mlp_weight(m->mlp, wp, l) : NULL, wp ? nexp_mlp_bias(m->mlp, wp, l) : NULL);
+        const double *W = nexp_mlp_weight(m->mlp, m->mlp->params, l);
+        nexp_act_backward_set_f64(s->act[l], (size_t)B * out, pre[l], post[l], dpost, dpre);
+        nexp_dense_input_grad_f64(B, in, out, W, dpre, dprev);
+        nexp_dense_backward_f64(B, in, out, aprev, W, dpre, NULL, wp ? nexp_mlp_weight(m->mlp, wp, l) : NULL,
+                                wp ? nexp_mlp_bias(m->mlp, wp, l) : NULL);
         double *tmp = dpost;
         dpost = dprev;
         dprev = tmp;

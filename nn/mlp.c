@@ -413,22 +413,21 @@ nexp_status nexp_mlp_vjp(const nexp_mlp *mlp, nexp_mlp_workspace *ws, int B, con
         const double *gz = g;
         if (s->act[l] != NEXP_ACT_IDENTITY) {
             double *buf = bufs[which];
-            memset(buf, 0, nout * sizeof(double));
-            nexp_act_backward_f64(s->act[l], nout, ws->z[l], ws->a[l], g, buf);
+            nexp_act_backward_set_f64(s->act[l], nout, ws->z[l], ws->a[l], g, buf);
             gz = buf;
             which ^= 1;
         }
         const double *in = l > 0 ? ws->a[l - 1] : x;
+        const double *W = nexp_mlp_weight(mlp, mlp->params, l);
         double *gin = NULL;
-        if (l > 0) {
+        if (l > 0) { /* into scratch, overwritten */
             gin = bufs[which];
-            memset(gin, 0, (size_t)B * (size_t)s->width[l] * sizeof(double));
+            nexp_dense_input_grad_f64(B, s->width[l], s->width[l + 1], W, gz, gin);
             which ^= 1;
-        } else {
-            gin = dx;
         }
-        nexp_dense_backward_f64(B, s->width[l], s->width[l + 1], in, nexp_mlp_weight(mlp, mlp->params, l), gz,
-                                gin, dtheta != NULL ? nexp_mlp_weight(mlp, dtheta, l) : NULL,
+        /* the caller's dx (layer 0) accumulates */
+        nexp_dense_backward_f64(B, s->width[l], s->width[l + 1], in, W, gz, l == 0 ? dx : NULL,
+                                dtheta != NULL ? nexp_mlp_weight(mlp, dtheta, l) : NULL,
                                 dtheta != NULL ? nexp_mlp_bias(mlp, dtheta, l) : NULL);
         g = gin;
     }

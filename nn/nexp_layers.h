@@ -87,12 +87,16 @@ size_t nexp_bcos_scratch_size(const nexp_conv2d_shape *s);
     void nexp_act_derivative_##S(nexp_act act, size_t n, const T *x, const T *y, T *d);             \
     /* dx += dy * f'(x) (x the input, y = f(x)); dx must not alias dy. */                           \
     void nexp_act_backward_##S(nexp_act act, size_t n, const T *x, const T *y, const T *dy, T *dx); \
+    /* dx = dy * f'(x): the same without accumulating (no zeroing pass is needed before it). */     \
+    void nexp_act_backward_set_##S(nexp_act act, size_t n, const T *x, const T *y, const T *dy, T *dx); \
                                                                                                     \
     /* Dense: x (B, in), w (out, in), b (out) or NULL, y (B, out) = x w^T + b. */                   \
     void nexp_dense_forward_##S(int B, int in, int out, const T *x, const T *w, const T *b, T *y);  \
     /* dx (B, in) += dy w; dw (out, in) += dy^T x; db (out) += sum over B of dy. */                 \
     void nexp_dense_backward_##S(int B, int in, int out, const T *x, const T *w, const T *dy,       \
                                  T *dx, T *dw, T *db);                                               \
+    /* dx (B, in) = dy w: the input gradient of nexp_dense_backward, overwriting dx. */            \
+    void nexp_dense_input_grad_##S(int B, int in, int out, const T *w, const T *dy, T *dx);          \
                                                                                                     \
     /* Convolution, ordinary geometry: x (N, C_in, H, W), w (C_out, C_in, k, k), b (C_out) or       \
      * NULL, y (N, C_out, H_out, W_out); cols: nexp_conv2d_scratch_size(s) elements. */             \

@@ -339,8 +339,8 @@ static void every_activation_backward_matches_central_differences(void)
     CU_ASSERT(out[0] >= 0.0 && out[0] < 1e-300 && fabs(out[3] - 800.0) < 1e-12);
     nexp_act_forward_f64(NEXP_ACT_SIGMOID, 4, big, out);
     CU_ASSERT(out[0] >= 0.0 && out[0] < 1e-300 && out[3] == 1.0);
-    /* tanh is evaluated without libm, four values at a time plus a scalar tail: within a few ulp
-     * of libm everywhere, and the two paths agree bit for bit */
+    /* tanh is evaluated without libm, eight values at a time with a padded tail: within a few ulp
+     * of libm everywhere, and a value's result does not depend on its place in the array */
     enum { NT = 80003 };
     double *xs = malloc(NT * sizeof *xs), *ts = malloc(NT * sizeof *ts), worst = 0.0;
     int same = 1;
@@ -385,6 +385,67 @@ static void dense_backward_matches_central_differences(void)
     layer_case c = { .name = "dense", .nx = 4 * 6, .nw = 6 * 5 + 5, .ny = 4 * 5, .fwd = dense_fwd, .bwd = dense_bwd,
                      .P = 4, .H = 6, .W = 5 };
     CU_ASSERT(check_layer(&c, 77) <= 1e-6);
+    /* narrow layers take the row-update path (inner dimension <= 4) forward and backward */
+    layer_case narrow_in = { .name = "dense 2 -> 50", .nx = 7 * 2, .nw = 50 * 2 + 50, .ny = 7 * 50,
+                             .fwd = dense_fwd, .bwd = dense_bwd, .P = 7, .H = 2, .W = 50 };
+    CU_ASSERT(check_layer(&narrow_in, 78) <= 1e-6);
+    layer_case narrow_out = { .name = "dense 37 -> 3", .nx = 5 * 37, .nw = 3 * 37 + 3, .ny = 5 * 3,
+                              .fwd = dense_fwd, .bwd = dense_bwd, .P = 5, .H = 37, .W = 3 };
+    CU_ASSERT(check_layer(&narrow_out, 79) <= 1e-6);
+}
+
+/* The overwriting variants equal the accumulating kernels started from zero, whatever was in the
+ * output before. */
+static void overwriting_backward_variants_equal_accumulation_from_zero(void)
+{
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 91);
+    enum { N = 203 };
+    double x[N], y[N], dy[N], acc[N], set[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = 4.0 * nexp_rng_uniform(&rng) - 2.0;
+        dy[i] = nexp_rng_uniform(&rng) - 0.5;
+    }
+    for (int a = 0; a < NEXP_ACT_COUNT_; a++) {
+        nexp_act_forward_f64((nexp_act)a, N, x, y);
+        memset(acc, 0, sizeof acc);
+        nexp_act_backward_f64((nexp_act)a, N, x, y, dy, acc);
+        for (int i = 0; i < N; i++) {
+            set[i] = NAN;
+        }
+        nexp_act_backward_set_f64((nexp_act)a, N, x, y, dy, set);
+        int same = 1;
+        for (int i = 0; i < N; i++) {
+            same = same && acc[i] == set[i]; /* == : 0 + (-0) is +0 */
+        }
+        CU_ASSERT(same);
+    }
+    int shapes[3][3] = { { 6, 2, 50 }, { 4, 37, 3 }, { 3, 20, 30 } }; /* B, in, out */
+    for (int k = 0; k < 3; k++) {
+        int B = shapes[k][0], in = shapes[k][1], out = shapes[k][2];
+        double *w = malloc((size_t)in * out * sizeof *w), *g = malloc((size_t)B * out * sizeof *g);
+        double *dx0 = calloc((size_t)B * in, sizeof *dx0), *dx1 = malloc((size_t)B * in * sizeof *dx1);
+        for (int i = 0; i < in * out; i++) {
+            w[i] = nexp_rng_uniform(&rng) - 0.5;
+        }
+        for (int i = 0; i < B * out; i++) {
+            g[i] = nexp_rng_uniform(&rng) - 0.5;
+        }
+        for (int i = 0; i < B * in; i++) {
+            dx1[i] = NAN;
+        }
+        nexp_dense_backward_f64(B, in, out, NULL, w, g, dx0, NULL, NULL);
+        nexp_dense_input_grad_f64(B, in, out, w, g, dx1);
+        double worst = 0.0;
+        for (int i = 0; i < B * in; i++) {
+            worst = fmax(worst, fabs(dx0[i] - dx1[i]));
+        }
+        CU_ASSERT(worst < 1e-14);
+        free(w);
+        free(g);
+        free(dx0);
+        free(dx1);
+    }
 }
 
 static void conv_fwd(const layer_case *c, const double *x, const double *w, double *y)
@@ -1254,6 +1315,8 @@ static CU_TestInfo tests[] = {
     { "mlp_spec_text_round_trips_and_bad_text_is_refused", mlp_spec_text_round_trips_and_bad_text_is_refused },
     { "every_activation_backward_matches_central_differences", every_activation_backward_matches_central_differences },
     { "dense_backward_matches_central_differences", dense_backward_matches_central_differences },
+    { "overwriting_backward_variants_equal_accumulation_from_zero",
+      overwriting_backward_variants_equal_accumulation_from_zero },
     { "convolutions_backward_match_central_differences", convolutions_backward_match_central_differences },
     { "bcos_backward_matches_central_differences_and_output_is_bounded_by_the_norm",
       bcos_backward_matches_central_differences_and_output_is_bounded_by_the_norm },
