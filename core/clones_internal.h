@@ -13,8 +13,12 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(NEXP_NO_CLONES)
 #define NEXP_CLONES \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), optimize("fp-contract=fast")))
+/* The same without fused multiply-adds (ISO C's default): every clone gives the same bits, for
+ * kernels whose results must not depend on the machine's instruction set. */
+#define NEXP_CLONES_EXACT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define NEXP_CLONES
+#define NEXP_CLONES_EXACT
 #endif
 
 #endif

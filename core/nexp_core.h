@@ -30,7 +30,9 @@ extern "C" {
 #endif
 
 const char *nexp_version(void);
-/* n >= 1 sets the OpenMP thread count; n <= 0 restores the default (all cores / OMP_NUM_THREADS). */
+/* n >= 1 sets the OpenMP thread count; n <= 0 restores the default (all cores / OMP_NUM_THREADS).
+ * nexp does its parallel work with OpenMP; loading the library sets OpenBLAS (if that is the CBLAS)
+ * to one thread, because its own thread pool and OpenMP's fight for the cores. */
 void nexp_set_threads(int n);
 int nexp_get_threads(void);
 
