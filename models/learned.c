@@ -1,6 +1,7 @@
 #include "nexp_learned.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,7 +141,8 @@ typedef struct level_ws {
 typedef struct run_ws {
     int levels, nc, store;
     level_ws lv[NEXP_INPAINT_MAX_LEVELS];
-    float *col;   /* convolution workspace */
+    float *col;   /* convolution workspace: `slots` per-thread parts */
+    int slots;
     float *final; /* points into level 0's states: the result */
 } run_ws;
 
@@ -196,17 +198,17 @@ static int level_index(const nexp_learned *m, int l)
 }
 
 /* Network and tensor of one level; v->x0 must be filled. */
-static void level_network(const nexp_learned *m, level_ws *v, int l, float *col)
+static void level_network(const nexp_learned *m, level_ws *v, int l, float *col, int slots)
 {
     const int F = m->spec.features, h = v->h, w = v->w;
     const size_t n = v->hw;
-    learned_conv_forward(3, F, 3, h, w, v->x0, P(m, T_C0W), P(m, T_C0B), v->a1, col);
+    learned_conv_forward(3, F, 3, h, w, v->x0, P(m, T_C0W), P(m, T_C0B), v->a1, col, slots);
     lrelu(F * n, v->a1);
-    learned_conv_forward(F, F, 3, h, w, v->a1, P(m, T_C1W), P(m, T_C1B), v->a2, col);
+    learned_conv_forward(F, F, 3, h, w, v->a1, P(m, T_C1W), P(m, T_C1B), v->a2, col, slots);
     lrelu(F * n, v->a2);
-    learned_conv_forward(F, F, 3, h, w, v->a2, P(m, T_C2W), P(m, T_C2B), v->a3, col);
+    learned_conv_forward(F, F, 3, h, w, v->a2, P(m, T_C2W), P(m, T_C2B), v->a3, col, slots);
     lrelu(F * n, v->a3);
-    learned_conv_forward(F, LEARNED_NOUT, 1, h, w, v->a3, P(m, T_HW), P(m, T_HB), v->o, NULL);
+    learned_conv_forward(F, LEARNED_NOUT, 1, h, w, v->a3, P(m, T_HW), P(m, T_HB), v->o, NULL, 1);
     int li = level_index(m, l);
     learned_tensor_forward(n, v->o, P(m, T_LB) + (size_t)li * LEARNED_NOUT, P(m, T_LK)[li], v->e);
 }
@@ -271,7 +273,9 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
     ws->levels = pyr->levels;
     ws->nc = nc;
     ws->store = store;
-    ws->col = malloc(LEARNED_CONV_COL(F > 3 ? F : 3, image->width) * sizeof(float));
+    /* one convolution workspace per thread (about 10 MB each at 1024 wide), at most 8 */
+    ws->slots = omp_get_max_threads() < 8 ? omp_get_max_threads() : 8;
+    ws->col = malloc((size_t)ws->slots * LEARNED_CONV_COL(F > 3 ? F : 3, image->width) * sizeof(float));
     if (ws->col == NULL) {
         st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory for the convolution workspace");
         goto done;
@@ -285,7 +289,7 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
             goto done;
         }
         image_input(pyr->guide[l], v);
-        level_network(m, v, l, ws->col);
+        level_network(m, v, l, ws->col, ws->slots);
         if (nc == 0) {
             continue;
         }

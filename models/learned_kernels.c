@@ -19,6 +19,7 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "clones_internal.h"
@@ -33,11 +34,11 @@ static int block_rows(int h, int w)
     return r < 1 ? 1 : (r > h ? h : r);
 }
 
-/* col (cin * 9, (y1 - y0) * w) for output rows [y0, y1). */
-static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float *col)
+/* col (cin * 9, (y1 - y0) * w) for output rows [y0, y1); par: split the rows of col over threads. */
+static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float *col, int par)
 {
     const size_t hw = (size_t)h * (size_t)w, bw = (size_t)(y1 - y0) * (size_t)w;
-#pragma omp parallel for schedule(static) if (bw * 9 >= LEARNED_PAR_MIN)
+#pragma omp parallel for schedule(static) if (par && bw * 9 >= LEARNED_PAR_MIN)
     for (int r = 0; r < cin * 9; r++) {
         int ci = r / 9, ky = r % 9 / 3 - 1, kx = r % 3 - 1;
         const float *xp = x + (size_t)ci * hw;
@@ -85,7 +86,7 @@ static void col2im3(int cin, int h, int w, int y0, int y1, const float *col, flo
 }
 
 void learned_conv_forward(int cin, int cout, int k, int h, int w, const float *x, const float *wt, const float *b,
-                          float *y, float *col)
+                          float *y, float *col, int slots)
 {
     const int hw = h * w, kk = cin * k * k;
     for (int co = 0; co < cout; co++) {
@@ -98,11 +99,16 @@ void learned_conv_forward(int cin, int cout, int k, int h, int w, const float *x
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, hw, kk, 1.0f, wt, kk, x, hw, 1.0f, y, hw);
         return;
     }
-    const int br = block_rows(h, w);
-    for (int y0 = 0; y0 < h; y0 += br) {
-        int y1 = y0 + br < h ? y0 + br : h, bw = (y1 - y0) * w;
-        im2col3(cin, h, w, y0, y1, x, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, bw, kk, 1.0f, wt, kk, col, bw, 1.0f,
+    /* blocks of rows, each thread im2col + sgemm into its own slot of col (BLAS runs on one
+     * thread); a block's output rows belong to it alone, so results do not depend on the split */
+    const int br = block_rows(h, w), nblocks = (h + br - 1) / br;
+    const size_t slot = LEARNED_CONV_COL(cin, w);
+#pragma omp parallel for schedule(dynamic) num_threads(slots > 0 ? slots : 1) if (slots > 1 && nblocks > 1)
+    for (int bi = 0; bi < nblocks; bi++) {
+        int y0 = bi * br, y1 = y0 + br < h ? y0 + br : h, bw = (y1 - y0) * w;
+        float *c = col + (size_t)omp_get_thread_num() * slot;
+        im2col3(cin, h, w, y0, y1, x, c, 0);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, bw, kk, 1.0f, wt, kk, c, bw, 1.0f,
                     y + (size_t)y0 * w, hw);
     }
 }
@@ -130,7 +136,7 @@ void learned_conv_backward(int cin, int cout, int k, int h, int w, const float *
     for (int y0 = 0; y0 < h; y0 += br) {
         int y1 = y0 + br < h ? y0 + br : h, bw = (y1 - y0) * w;
         const float *dyb = dy + (size_t)y0 * w;
-        im2col3(cin, h, w, y0, y1, x, col);
+        im2col3(cin, h, w, y0, y1, x, col, 1);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, kk, bw, 1.0f, dyb, hw, col, bw, 1.0f, dwt, kk);
         if (dx != NULL) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, bw, cout, 1.0f, wt, kk, dyb, hw, 0.0f, col, bw);

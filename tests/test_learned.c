@@ -138,9 +138,9 @@ static void conv_and_upsample_backward_are_adjoint_to_their_forward(void)
     for (size_t i = 0; i < 3 * n; i++) {
         xp[i] = x[i] + vx[i];
     }
-    learned_conv_forward(cin, cout, 3, h, w, xp, wt, b, y, col);
+    learned_conv_forward(cin, cout, 3, h, w, xp, wt, b, y, col, 1);
     double l1 = dot(4 * n, r, y);
-    learned_conv_forward(cin, cout, 3, h, w, x, wt, b, y, col);
+    learned_conv_forward(cin, cout, 3, h, w, x, wt, b, y, col, 1);
     double l0 = dot(4 * n, r, y);
     CU_ASSERT(close_rel(l1 - l0, dot(3 * n, dx, vx), 1e-4, 1e-4));
     /* weight gradient: y is linear in w */
