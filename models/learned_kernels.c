@@ -19,6 +19,7 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <stddef.h>
 #include <omp.h>
 #include <string.h>
 
@@ -356,43 +357,89 @@ NEXP_CLONES_EXACT void learned_step_forward(int nc, int h, int w, const float *u
     }
 }
 
-void learned_step_backward(int nc, int h, int w, const float *u, const float *known, const float *e, float tau,
-                           const float *dout, float *du, float *de)
+/* The reverse of one pixel's step, any position. */
+static inline void step_pixel_backward(int nc, int h, int w, int x, int y, const float *u, const float *known,
+                                       const float *e, float tau, const float *dout, float *du, float *de)
+{
+    const size_t hw = (size_t)h * (size_t)w, i = (size_t)y * w + x;
+    float hi_[8];
+    int unknown_i = known[i] == 0.0f;
+    for (int c = 0; c < nc; c++) {
+        hi_[c] = unknown_i ? dout[c * hw + i] : 0.0f;
+    }
+    float acc[8] = { 0 };
+    for (int k = 0; k < 8; k++) {
+        int xx = x + nb_dx[k], yy = y + nb_dy[k];
+        if (xx < 0 || xx >= w || yy < 0 || yy >= h) {
+            continue;
+        }
+        size_t n = (size_t)yy * w + xx;
+        const float *ek = e + (size_t)nb_k[k] * hw;
+        float wgt = 0.5f * (ek[i] + ek[n]);
+        int unknown_n = known[n] == 0.0f;
+        float dw = 0.0f;
+        for (int c = 0; c < nc; c++) {
+            float hn = unknown_n ? dout[c * hw + n] : 0.0f;
+            acc[c] += wgt * (hn - hi_[c]);
+            dw += (hi_[c] - hn) * (u[c * hw + n] - u[c * hw + i]);
+        }
+        /* the edge (i, n) is visited from both ends; each visit adds the half that belongs to
+         * e_k(i) */
+        de[(size_t)nb_k[k] * hw + i] += 0.5f * tau * dw;
+    }
+    for (int c = 0; c < nc; c++) {
+        du[c * hw + i] += hi_[c] + tau * acc[c];
+    }
+}
+
+/* The interior of row y for two channels (flow): step_pixel_backward's operations in its order,
+ * branch-free, so it vectorises and gives identical results. */
+static inline void step_row_interior_backward2(int w, size_t hw, size_t row, const float *restrict u,
+                                               const float *restrict known, const float *restrict e, float tau,
+                                               const float *restrict dout, float *restrict du, float *restrict de)
+{
+    const float *u0 = u, *u1 = u + hw, *g0 = dout, *g1 = dout + hw;
+    const ptrdiff_t W = w;
+    const ptrdiff_t off[8] = { 1, -1, W, -W, W + 1, -W - 1, W - 1, -W + 1 };
+#pragma omp simd
+    for (int x = 1; x < w - 1; x++) {
+        const size_t i = row + (size_t)x;
+        const int unknown_i = known[i] == 0.0f;
+        const float hi0 = unknown_i ? g0[i] : 0.0f, hi1 = unknown_i ? g1[i] : 0.0f;
+        float acc0 = 0.0f, acc1 = 0.0f;
+        for (int k = 0; k < 8; k++) {
+            const size_t n = (size_t)((ptrdiff_t)i + off[k]);
+            const float *ek = e + (size_t)(k >> 1) * hw;
+            const float wgt = 0.5f * (ek[i] + ek[n]);
+            const int unknown_n = known[n] == 0.0f;
+            const float hn0 = unknown_n ? g0[n] : 0.0f, hn1 = unknown_n ? g1[n] : 0.0f;
+            float dw = 0.0f;
+            acc0 += wgt * (hn0 - hi0);
+            dw += (hi0 - hn0) * (u0[n] - u0[i]);
+            acc1 += wgt * (hn1 - hi1);
+            dw += (hi1 - hn1) * (u1[n] - u1[i]);
+            de[(size_t)(k >> 1) * hw + i] += 0.5f * tau * dw;
+        }
+        du[i] += hi0 + tau * acc0;
+        du[hw + i] += hi1 + tau * acc1;
+    }
+}
+
+NEXP_CLONES_EXACT void learned_step_backward(int nc, int h, int w, const float *u, const float *known, const float *e,
+                                             float tau, const float *dout, float *du, float *de)
 {
     const size_t hw = (size_t)h * (size_t)w;
 #pragma omp parallel for schedule(static) if (hw >= LEARNED_PAR_MIN)
     for (int y = 0; y < h; y++) {
-        for (int x = 0; x < w; x++) {
-            size_t i = (size_t)y * w + x;
-            float hi_[8];
-            int unknown_i = known[i] == 0.0f;
-            for (int c = 0; c < nc; c++) {
-                hi_[c] = unknown_i ? dout[c * hw + i] : 0.0f;
+        if (nc != 2 || y == 0 || y == h - 1 || w < 3) {
+            for (int x = 0; x < w; x++) {
+                step_pixel_backward(nc, h, w, x, y, u, known, e, tau, dout, du, de);
             }
-            float acc[8] = { 0 };
-            for (int k = 0; k < 8; k++) {
-                int xx = x + nb_dx[k], yy = y + nb_dy[k];
-                if (xx < 0 || xx >= w || yy < 0 || yy >= h) {
-                    continue;
-                }
-                size_t n = (size_t)yy * w + xx;
-                const float *ek = e + (size_t)nb_k[k] * hw;
-                float wgt = 0.5f * (ek[i] + ek[n]);
-                int unknown_n = known[n] == 0.0f;
-                float dw = 0.0f;
-                for (int c = 0; c < nc; c++) {
-                    float hn = unknown_n ? dout[c * hw + n] : 0.0f;
-                    acc[c] += wgt * (hn - hi_[c]);
-                    dw += (hi_[c] - hn) * (u[c * hw + n] - u[c * hw + i]);
-                }
-                /* the edge (i, n) is visited from both ends; each visit adds the half that
-                 * belongs to e_k(i) */
-                de[(size_t)nb_k[k] * hw + i] += 0.5f * tau * dw;
-            }
-            for (int c = 0; c < nc; c++) {
-                du[c * hw + i] += hi_[c] + tau * acc[c];
-            }
+            continue;
         }
+        step_pixel_backward(nc, h, w, 0, y, u, known, e, tau, dout, du, de);
+        step_row_interior_backward2(w, hw, (size_t)y * w, u, known, e, tau, dout, du, de);
+        step_pixel_backward(nc, h, w, w - 1, y, u, known, e, tau, dout, du, de);
     }
 }
 
