@@ -40,6 +40,9 @@ static void usage(FILE *out)
             "  --features F       hidden channels of the network (new models)      [default: %d]\n"
             "  --levels L         pyramid levels (new models)                       [default: %d]\n"
             "  --steps N          explicit steps per level (new models)            [default: %d]\n"
+            "  --photometric on|off  random contrast, brightness, gamma, colour gains, blur and\n"
+            "                     noise on the training images (real footage is not a clean\n"
+            "                     rendering); the flow is untouched          [default: %s]\n"
             "  --threads N        OpenMP threads                         [default: all cores]\n"
             "  -q, --quiet        no progress\n"
             "  -h, --help         this help\n\n"
@@ -48,7 +51,7 @@ static void usage(FILE *out)
             "  nexp inpaint --method learned --model model.h5 --flow F.flo --mask M.png \\\n"
             "               --image REF.png --out dense.flo\n",
             d.val_count, d.sample.density_min, d.sample.density_max, d.iters, d.batch, d.sample.crop, d.lr,
-            (unsigned long long)d.seed, d.spec.features, d.spec.levels, d.spec.steps);
+            (unsigned long long)d.seed, d.spec.features, d.spec.levels, d.spec.steps, d.sample.photometric ? "on" : "off");
 }
 
 static void parse_density(const char *s, double *lo, double *hi)
@@ -82,7 +85,7 @@ static void save_or_die(const nexp_trainer *t, const char *path)
 static int cmd_train_inpaint(int argc, char **argv)
 {
     enum { O_CKPT = 1000, O_RESUME, O_DATA, O_DENSITY, O_ITERS, O_BATCH, O_CROP, O_LR, O_SEED, O_VAL, O_SAVE,
-           O_FEATURES, O_LEVELS, O_STEPS, O_THREADS };
+           O_FEATURES, O_LEVELS, O_STEPS, O_THREADS, O_PHOTO };
     static const struct option opts[] = { { "ckpt", required_argument, NULL, O_CKPT },
                                           { "resume", no_argument, NULL, O_RESUME },
                                           { "data", required_argument, NULL, O_DATA },
@@ -98,6 +101,7 @@ static int cmd_train_inpaint(int argc, char **argv)
                                           { "levels", required_argument, NULL, O_LEVELS },
                                           { "steps", required_argument, NULL, O_STEPS },
                                           { "threads", required_argument, NULL, O_THREADS },
+                                          { "photometric", required_argument, NULL, O_PHOTO },
                                           { "quiet", no_argument, NULL, 'q' },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
@@ -154,6 +158,12 @@ static int cmd_train_inpaint(int argc, char **argv)
         case O_THREADS:
             nexp_set_threads((int)cli_parse_long("train-inpaint", "--threads", optarg, 1, 1024));
             break;
+        case O_PHOTO:
+            if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+                cli_usage_error("train-inpaint", "--photometric: '%s' is not 'on' or 'off'", optarg);
+            }
+            o.sample.photometric = strcmp(optarg, "on") == 0;
+            break;
         case 'q':
             quiet = 1;
             break;
@@ -183,10 +193,10 @@ static int cmd_train_inpaint(int argc, char **argv)
     }
     if (!quiet) {
         fprintf(stderr, "nexp train-inpaint: %s model (%zu parameters: %d features, %d levels x %d steps), data %s, "
-                        "crop %d, batch %d, density %g:%g, from step %ld to %ld\n",
+                        "crop %d, batch %d, density %g:%g, photometric %s, from step %ld to %ld\n",
                 resume ? "resuming a" : "new", t->model->n_params, t->model->spec.features, t->model->spec.levels,
                 t->model->spec.steps, o.data, o.sample.crop, o.batch, o.sample.density_min, o.sample.density_max,
-                t->iter, o.iters);
+                o.sample.photometric ? "on" : "off", t->iter, o.iters);
     }
     cli_catch_interrupts();
     nexp_progress *p = nexp_progress_create("train-inpaint", o.iters - t->iter > 0 ? o.iters - t->iter : 1,

@@ -1,12 +1,14 @@
 #include "nexp_flowdata.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "nexp_io.h"
+#include "nexp_spectral.h"
 
 struct nexp_flowdata {
     int synthetic;
@@ -256,6 +258,61 @@ static nexp_status flip_field(nexp_field *f, int horizontal, int vertical, int n
     return NEXP_OK;
 }
 
+/* The photometric changes of nexp_sample_options.photometric, in place on img (3, H, W) 0..255. */
+static nexp_status photometric(nexp_field *img, nexp_rng *rng, nexp_error *err)
+{
+    const int w = img->width, h = img->height;
+    if (nexp_rng_uniform(rng) < 0.8) {
+        double contrast = exp(nexp_rng_range(rng, -0.4, 0.4)), bright = nexp_rng_range(rng, -25.0, 25.0);
+        double gamma = exp(nexp_rng_range(rng, -0.3, 0.3)), gain[3];
+        for (int c = 0; c < 3; c++) {
+            gain[c] = exp(nexp_rng_range(rng, -0.1, 0.1));
+        }
+        for (int c = 0; c < img->channels && c < 3; c++) {
+            for (int y = 0; y < h; y++) {
+                float *row = nexp_field_row(img, c, y);
+                for (int x = 0; x < w; x++) {
+                    double v = (row[x] - 127.5) * contrast + 127.5 + bright;
+                    v = v <= 0.0 ? 0.0 : 255.0 * pow(fmin(v / 255.0, 1.0), gamma);
+                    row[x] = (float)fmin(255.0, v * gain[c]);
+                }
+            }
+        }
+    }
+    if (nexp_rng_uniform(rng) < 0.3) {
+        double sigma = nexp_rng_range(rng, 0.5, 1.5);
+        nexp_dct_plan *plan = NULL;
+        nexp_status st = nexp_dct_plan_create(&plan, w, h, NEXP_DCT_FLOAT, err);
+        if (st == NEXP_OK) {
+            st = nexp_dct_gaussian(plan, img, img, sigma, err);
+        }
+        nexp_dct_plan_free(plan);
+        if (st != NEXP_OK) {
+            return st;
+        }
+    }
+    if (nexp_rng_uniform(rng) < 0.5) {
+        double sd = nexp_rng_range(rng, 0.0, 6.0);
+        for (int c = 0; c < img->channels; c++) {
+            for (int y = 0; y < h; y++) {
+                float *row = nexp_field_row(img, c, y);
+                for (int x = 0; x < w; x++) {
+                    row[x] += (float)(sd * nexp_rng_normal(rng));
+                }
+            }
+        }
+    }
+    for (int c = 0; c < img->channels; c++) {
+        for (int y = 0; y < h; y++) {
+            float *row = nexp_field_row(img, c, y);
+            for (int x = 0; x < w; x++) {
+                row[x] = row[x] < 0.0f ? 0.0f : (row[x] > 255.0f ? 255.0f : row[x]);
+            }
+        }
+    }
+    return NEXP_OK;
+}
+
 static nexp_status flip_sample(nexp_flow_sample *s, int horizontal, int vertical, nexp_error *err)
 {
     if (!horizontal && !vertical) {
@@ -446,7 +503,8 @@ nexp_status nexp_flowdata_draw(const nexp_flowdata *d, const nexp_sample_options
     }
     s->density = nexp_rng_range(rng, opt->density_min, opt->density_max);
     if ((st = flip_sample(s, hflip, vflip, err)) != NEXP_OK ||
-        (st = nexp_random_mask(s->flow, s->density, rng, &s->mask, err)) != NEXP_OK) {
+        (st = nexp_random_mask(s->flow, s->density, rng, &s->mask, err)) != NEXP_OK ||
+        (opt->photometric && (st = photometric(s->image, rng, err)) != NEXP_OK)) {
         nexp_flow_sample_clear(s);
         return st;
     }

@@ -214,6 +214,7 @@ nexp_status nexp_trainer_save(const nexp_trainer *t, const char *path, nexp_erro
         (st = nexp_h5_write_attr_int64(h, "train", "batch", o->batch, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_int64(h, "train", "crop", o->sample.crop, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_int64(h, "train", "flips", o->sample.flips, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_int64(h, "train", "photometric", o->sample.photometric, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_double(h, "train", "density_min", o->sample.density_min, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_double(h, "train", "density_max", o->sample.density_max, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_double(h, "train", "lr", o->lr, err)) == NEXP_OK &&
@@ -279,6 +280,17 @@ nexp_status nexp_trainer_resume(nexp_trainer **out, const char *path, const nexp
         (st = expect_double(h, "density_min", opt->sample.density_min, "density min", err)) != NEXP_OK ||
         (st = expect_double(h, "density_max", opt->sample.density_max, "density max", err)) != NEXP_OK ||
         (st = expect_double(h, "lr", opt->lr, "--lr", err)) != NEXP_OK) {
+        goto done;
+    }
+    /* checkpoints from before --photometric have no such attribute: they were trained without */
+    int64_t photo = 0;
+    if (nexp_h5_attr_exists(h, "train", "photometric") &&
+        (st = nexp_h5_read_attr_int64(h, "train", "photometric", &photo, err)) != NEXP_OK) {
+        goto done;
+    }
+    if (photo != opt->sample.photometric) {
+        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with --photometric %s, not %s",
+                            photo ? "on" : "off", opt->sample.photometric ? "on" : "off");
         goto done;
     }
     if ((st = trainer_base(&t, opt, err)) != NEXP_OK || (st = nexp_learned_get(&t->model, h, err)) != NEXP_OK) {

@@ -19,7 +19,11 @@
  * flips and a mask, so the same RNG state gives the same sample. A horizontal flip mirrors x and
  * negates u; a vertical flip mirrors y and negates v. The mask is Bernoulli with a density drawn
  * uniformly from [density_min, density_max] over pixels with known flow, and has at least one known
- * pixel. The data set owns its file list; samples are owned by the caller.
+ * pixel. With photometric on, the image (never the flow) then changes the way real footage differs
+ * from clean renderings: contrast, brightness, gamma and per-channel gains (80 % of samples), a
+ * Gaussian blur with sigma in [0.5, 1.5] (30 %) and additive Gaussian noise with sigma up to 6 grey
+ * levels (50 %), clamped to 0..255; drawn after everything else, so the rest of a sample is the same
+ * with or without it. The data set owns its file list; samples are owned by the caller.
  */
 #ifndef NEXP_FLOWDATA_H
 #define NEXP_FLOWDATA_H
@@ -41,9 +45,10 @@ typedef struct nexp_sample_options {
     int crop;                        /* square crop side in pixels (>= 8); synthetic scenes are rendered at it */
     double density_min, density_max; /* 0 < min <= max <= 1 */
     int flips;                       /* 1: random horizontal and vertical flips */
+    int photometric;                 /* 1: random photometric changes of the image (see below) */
 } nexp_sample_options;
 
-#define NEXP_SAMPLE_OPTIONS_INIT { 128, 0.01, 0.10, 1 }
+#define NEXP_SAMPLE_OPTIONS_INIT { 128, 0.01, 0.10, 1, 0 }
 
 typedef struct nexp_flow_sample {
     nexp_field *image; /* (3, H, W) RGB 0..255 (grey images are repeated into 3 channels) */

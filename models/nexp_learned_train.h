@@ -54,7 +54,7 @@ typedef struct nexp_train_options {
 } nexp_train_options;
 
 #define NEXP_TRAIN_OPTIONS_INIT                                                                  \
-    { "synthetic", { 64, 0.01, 0.10, 1 }, 4, 2500, 6e-3, 1, NEXP_LEARNED_SPEC_INIT, 8, 128, 7777 }
+    { "synthetic", { 64, 0.01, 0.10, 1, 0 }, 4, 2500, 6e-3, 1, NEXP_LEARNED_SPEC_INIT, 8, 128, 7777 }
 
 typedef struct nexp_trainer {
     nexp_train_options opt; /* copy; opt.data points to data_name */

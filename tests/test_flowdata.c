@@ -35,6 +35,43 @@ static void synthetic_samples_are_reproducible_from_the_rng_state(void)
     nexp_flowdata_free(d);
 }
 
+/* Photometric changes touch the image only, stay in 0..255, and leave the rest of the sample as
+ * it would be without them. */
+static void photometric_changes_alter_only_the_image(void)
+{
+    nexp_flowdata *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_open(&d, "synthetic", NULL), NEXP_OK);
+    nexp_sample_options so = NEXP_SAMPLE_OPTIONS_INIT;
+    so.crop = 48;
+    int changed = 0, in_range = 1, same_rest = 1;
+    for (int k = 0; k < 6; k++) {
+        nexp_rng r1, r2;
+        nexp_rng_seed(&r1, 900 + (uint64_t)k);
+        nexp_rng_seed(&r2, 900 + (uint64_t)k);
+        nexp_flow_sample a, b;
+        so.photometric = 0;
+        CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &so, &r1, &a, NULL), NEXP_OK);
+        so.photometric = 1;
+        CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &so, &r2, &b, NULL), NEXP_OK);
+        same_rest = same_rest && nexp_test_fields_identical(a.flow, b.flow) &&
+                    nexp_test_fields_identical(a.mask, b.mask) && a.density == b.density;
+        changed += !nexp_test_fields_identical(a.image, b.image);
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < b.image->height; y++) {
+                for (int x = 0; x < b.image->width; x++) {
+                    float v = nexp_field_row(b.image, c, y)[x];
+                    in_range = in_range && v >= 0.0f && v <= 255.0f;
+                }
+            }
+        }
+        nexp_flow_sample_clear(&a);
+        nexp_flow_sample_clear(&b);
+    }
+    CU_ASSERT(same_rest && in_range);
+    CU_ASSERT(changed >= 4); /* each change is drawn with probability 0.8, 0.3 and 0.5 */
+    nexp_flowdata_free(d);
+}
+
 static void flips_mirror_the_fields_and_negate_the_matching_flow_component(void)
 {
     nexp_flowdata *d = NULL;
@@ -155,7 +192,7 @@ static void folders_without_pairs_and_bad_options_give_clear_errors(void)
     CU_ASSERT_EQUAL(nexp_flowdata_open(&d, "/nonexistent/nexp", &err), NEXP_ERR_IO);
     CU_ASSERT(strstr(err.msg, "/nonexistent/nexp") != NULL);
     CU_ASSERT_EQUAL_FATAL(nexp_flowdata_open(&d, "synthetic", NULL), NEXP_OK);
-    nexp_sample_options so = { 4, 0.01, 0.1, 1 };
+    nexp_sample_options so = { 4, 0.01, 0.1, 1, 0 };
     nexp_rng rng;
     nexp_rng_seed(&rng, 1);
     nexp_flow_sample s;
@@ -171,6 +208,7 @@ int main(void)
     CU_TestInfo tests[] = {
         { "synthetic_samples_are_reproducible_from_the_rng_state",
           synthetic_samples_are_reproducible_from_the_rng_state },
+        { "photometric_changes_alter_only_the_image", photometric_changes_alter_only_the_image },
         { "flips_mirror_the_fields_and_negate_the_matching_flow_component",
           flips_mirror_the_fields_and_negate_the_matching_flow_component },
         { "masks_have_the_drawn_density_and_at_least_one_known_pixel",
