@@ -1,6 +1,7 @@
 /* learned_synth — model selection without real data: EPE of learned inpainting models on held-out
  * synthetic scenes, next to homogeneous and guided EED, for clean renderings and for renderings with
- * the photometric changes of real footage (nexp_sample_options.photometric).
+ * the photometric changes of real footage (nexp_sample_options.photometric), and for scenes with
+ * colour edges that are no motion boundaries (nexp_scene_options.edges) with those changes.
  *
  *   build/bench/learned_synth MODEL.h5 [MODEL2.h5 ...]        (env: SCENES, default 12; SIZE, default 160)
  *
@@ -52,10 +53,13 @@ int main(int argc, char **argv)
             die(&err);
         }
     }
-    nexp_flowdata *synth = NULL;
-    if (nexp_flowdata_open(&synth, "synthetic", &err) != NEXP_OK) {
+    nexp_flowdata *synth[2] = { NULL, NULL };
+    if (nexp_flowdata_open(&synth[0], "synthetic", &err) != NEXP_OK ||
+        nexp_flowdata_open(&synth[1], "synthetic-edges", &err) != NEXP_OK) {
         die(&err);
     }
+    const char *set_names[3] = { "clean", "photometric", "edges+photo" };
+    double mean[MAX_MODELS] = { 0.0 };
     const double dens[3] = { 0.01, 0.05, 0.10 };
     printf("%d held-out synthetic scenes of %d x %d; EPE (px), mean over scenes\n", scenes, size, size);
     printf("%-12s %7s %10s %10s", "images", "density", "homog", "eed");
@@ -63,7 +67,8 @@ int main(int argc, char **argv)
         printf("  model%-4d", i + 1);
     }
     printf("\n");
-    for (int photo = 0; photo <= 1; photo++) {
+    for (int set = 0; set < 3; set++) {
+        const int photo = set > 0, edges = set == 2;
         for (int d = 0; d < 3; d++) {
             nexp_sample_options so = NEXP_SAMPLE_OPTIONS_INIT;
             so.crop = size;
@@ -75,7 +80,7 @@ int main(int argc, char **argv)
             double eh = 0.0, ee = 0.0, el[MAX_MODELS] = { 0.0 };
             for (int k = 0; k < scenes; k++) {
                 nexp_flow_sample s;
-                if (nexp_flowdata_draw(synth, &so, &rng, &s, &err) != NEXP_OK) {
+                if (nexp_flowdata_draw(synth[edges], &so, &rng, &s, &err) != NEXP_OK) {
                     die(&err);
                 }
                 nexp_field *a = NULL, *b = NULL;
@@ -99,17 +104,24 @@ int main(int argc, char **argv)
                 }
                 nexp_flow_sample_clear(&s);
             }
-            printf("%-12s %6.0f%% %10.4f %10.4f", photo ? "photometric" : "clean", 100 * dens[d], eh, ee);
+            printf("%-12s %6.0f%% %10.4f %10.4f", set_names[set], 100 * dens[d], eh, ee);
             for (int i = 0; i < n_models; i++) {
                 printf(" %10.4f", el[i]);
+                mean[i] += el[i] / ee / 9.0;
             }
             printf("\n");
             fflush(stdout);
         }
     }
+    printf("%-20s %21s", "mean EPE / EED's", "");
+    for (int i = 0; i < n_models; i++) {
+        printf(" %10.4f", mean[i]);
+    }
+    printf("\n");
     for (int i = 0; i < n_models; i++) {
         nexp_learned_free(models[i]);
     }
-    nexp_flowdata_free(synth);
+    nexp_flowdata_free(synth[0]);
+    nexp_flowdata_free(synth[1]);
     return 0;
 }
