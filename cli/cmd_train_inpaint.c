@@ -51,7 +51,8 @@ static void usage(FILE *out)
             "  nexp inpaint --method learned --model model.h5 --flow F.flo --mask M.png \\\n"
             "               --image REF.png --out dense.flo\n",
             d.val_count, d.sample.density_min, d.sample.density_max, d.iters, d.batch, d.sample.crop, d.lr,
-            (unsigned long long)d.seed, d.spec.features, d.spec.levels, d.spec.steps, d.sample.photometric ? "on" : "off");
+            (unsigned long long)d.seed, d.spec.features, d.spec.levels, d.spec.steps,
+            d.sample.photometric ? "on" : "off");
 }
 
 static void parse_density(const char *s, double *lo, double *hi)

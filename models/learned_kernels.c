@@ -336,8 +336,9 @@ static inline void step_row_interior(int w, size_t hw, size_t row, const float *
 
 /* Compiled per instruction set (NEXP_CLONES_EXACT: no fused multiply-adds, so every clone and the
  * border code give the same bits). */
-NEXP_CLONES_EXACT void learned_step_forward(int nc, int h, int w, const float *u, const float *f, const float *known,
-                                            const float *e, float tau, float *out)
+NEXP_CLONES_EXACT
+void learned_step_forward(int nc, int h, int w, const float *u, const float *f, const float *known, const float *e,
+                          float tau, float *out)
 {
     const size_t hw = (size_t)h * (size_t)w;
 #pragma omp parallel for schedule(static) if (hw >= LEARNED_PAR_MIN)
@@ -425,8 +426,9 @@ static inline void step_row_interior_backward2(int w, size_t hw, size_t row, con
     }
 }
 
-NEXP_CLONES_EXACT void learned_step_backward(int nc, int h, int w, const float *u, const float *known, const float *e,
-                                             float tau, const float *dout, float *du, float *de)
+NEXP_CLONES_EXACT
+void learned_step_backward(int nc, int h, int w, const float *u, const float *known, const float *e, float tau,
+                           const float *dout, float *du, float *de)
 {
     const size_t hw = (size_t)h * (size_t)w;
 #pragma omp parallel for schedule(static) if (hw >= LEARNED_PAR_MIN)

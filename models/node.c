@@ -246,7 +246,8 @@ static double toff(const nexp_node_work *w, int b)
 }
 
 /* z = (y - mu) / sigma and the network's rows x = (phi(z), [(t - t_mu) / t_sigma]) (width nin). */
-NEXP_CLONES static void net_inputs(const nexp_node *m, nexp_node_work *w, double t, const double *y)
+NEXP_CLONES
+static void net_inputs(const nexp_node *m, nexp_node_work *w, double t, const double *y)
 {
     const int n = m->n, nin = n + m->time_input;
     for (int b = 0; b < w->B; b++) {
@@ -470,7 +471,8 @@ static void physics_add(const nexp_node *m, nexp_node_work *w, double t, const d
     }
 }
 
-NEXP_CLONES static int node_f_rec(double t, const double *y, double *ydot, double *rec, void *user)
+NEXP_CLONES
+static int node_f_rec(double t, const double *y, double *ydot, double *rec, void *user)
 {
     nexp_node_work *w = user;
     const nexp_node *m = w->m;
@@ -510,7 +512,8 @@ NEXP_CLONES static int node_f_rec(double t, const double *y, double *ydot, doubl
     return rc;
 }
 
-NEXP_CLONES static int node_vjp_rec(double t, const double *y, const double *wv, const double *rec, double *wy, double *wp,
+NEXP_CLONES
+static int node_vjp_rec(double t, const double *y, const double *wv, const double *rec, double *wy, double *wp,
                         void *user)
 {
     nexp_node_work *w = user;

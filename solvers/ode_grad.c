@@ -152,7 +152,8 @@ static int eval_stage(const nexp_ode_system *sys, double t, const double *y, dou
 /* One explicit RK step from (t, y) with size h: stages into K (nst, n) and, with records, their
  * records into R (nst, rl). k1 may be given (FSAL) in K[0] with have_k1. Returns the callback's
  * code. */
-NEXP_CLONES static int rk_stages(const nexp_ode_system *sys, const rk_tableau *tab, int nst, double t, double h,
+NEXP_CLONES
+static int rk_stages(const nexp_ode_system *sys, const rk_tableau *tab, int nst, double t, double h,
                      const double *y, double *K, double *R, size_t rl, int have_k1, double *ytmp)
 {
     const int n = sys->n;
@@ -175,7 +176,8 @@ NEXP_CLONES static int rk_stages(const nexp_ode_system *sys, const rk_tableau *t
     return 0;
 }
 
-NEXP_CLONES static void rk_combine(const rk_tableau *tab, int n, double h, const double *y, const double *K, double *ynew)
+NEXP_CLONES
+static void rk_combine(const rk_tableau *tab, int n, double h, const double *y, const double *K, double *ynew)
 {
     for (int j = 0; j < n; j++) {
         double acc = 0.0;
@@ -187,7 +189,8 @@ NEXP_CLONES static void rk_combine(const rk_tableau *tab, int n, double h, const
 }
 
 /* DOPRI5's local error estimate h sum_l e_l k_l */
-NEXP_CLONES static void rk_error(const rk_tableau *tab, int n, double h, const double *K, double *e)
+NEXP_CLONES
+static void rk_error(const rk_tableau *tab, int n, double h, const double *K, double *e)
 {
     for (int j = 0; j < n; j++) {
         double acc = 0.0;
@@ -208,7 +211,8 @@ static int all_finite(const double *v, int n)
     return 1;
 }
 
-NEXP_CLONES static double wrms_norm(const double *e, const double *y0, const double *y1, int n, double rtol, double atol,
+NEXP_CLONES
+static double wrms_norm(const double *e, const double *y0, const double *y1, int n, double rtol, double atol,
                         const double *atol_vec)
 {
     double s = 0.0;
@@ -384,7 +388,8 @@ done:
 
 /* Reverse pass over one step: abar (n) is the adjoint of the step's end state on entry and of its
  * start state on return; dp (np) accumulates. work: (s + 2) n + np doubles. */
-NEXP_CLONES static nexp_status rk_step_backward(const nexp_ode_system *sys, const rk_tableau *tab, double t, double h,
+NEXP_CLONES
+static nexp_status rk_step_backward(const nexp_ode_system *sys, const rk_tableau *tab, double t, double h,
                                     const double *y, const double *K, const double *R, size_t rl, double *abar,
                                     double *dp, double *work, nexp_error *err)
 {
