@@ -25,8 +25,12 @@
 /* Kernels run on one thread below this many pixels: fork/join would cost more than the work
  * (and on a loaded machine far more). Results do not depend on the thread count either way. */
 #define LEARNED_PAR_MIN 16384
-/* Pixels per im2col block of the 3 x 3 convolution. */
+/* Pixels per im2col block of the 3 x 3 convolution: the reverse pass's blocks (its weight gradient
+ * sums over them, so this fixes a training run's bits), and the forward pass's, smaller so that a
+ * block's im2col matrix (9 cin x block floats: 1.2 MB for 32 channels) stays in L2 while sgemm reads
+ * it. Forward blocks only split the output pixels: any block size gives the same bits. */
 #define LEARNED_CONV_BLOCK 16384
+#define LEARNED_CONV_BLOCK_FWD 1024
 /* Workspace floats the convolution needs for cin input channels at width w. */
 #define LEARNED_CONV_COL(cin, w) ((size_t)(cin) * 9 * (size_t)(LEARNED_CONV_BLOCK + (w)))
 

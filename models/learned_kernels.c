@@ -29,9 +29,9 @@
 /* ---- convolution ------------------------------------------------------------------------------ */
 
 /* Output rows per im2col block: the workspace holds cin * 9 * LEARNED_CONV_ROWS(w) * w floats. */
-static int block_rows(int h, int w)
+static int block_rows(int block, int h, int w)
 {
-    int r = LEARNED_CONV_BLOCK / (w > 0 ? w : 1);
+    int r = block / (w > 0 ? w : 1);
     return r < 1 ? 1 : (r > h ? h : r);
 }
 
@@ -51,10 +51,18 @@ static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float
                 memset(crow, 0, (size_t)w * sizeof(float));
                 continue;
             }
+            /* the row shifted by kx (a plain copy), zero where it leaves the image */
             const float *xrow = xp + (size_t)sy * w;
-            for (int xx = 0; xx < w; xx++) {
-                int sx = xx + kx;
-                crow[xx] = (sx >= 0 && sx < w) ? xrow[sx] : 0.0f;
+            if (w == 1) {
+                crow[0] = kx == 0 ? xrow[0] : 0.0f;
+            } else if (kx < 0) {
+                crow[0] = 0.0f;
+                memcpy(crow + 1, xrow, (size_t)(w - 1) * sizeof(float));
+            } else if (kx > 0) {
+                memcpy(crow, xrow + 1, (size_t)(w - 1) * sizeof(float));
+                crow[w - 1] = 0.0f;
+            } else {
+                memcpy(crow, xrow, (size_t)w * sizeof(float));
             }
         }
     }
@@ -102,7 +110,7 @@ void learned_conv_forward(int cin, int cout, int k, int h, int w, const float *x
     }
     /* blocks of rows, each thread im2col + sgemm into its own slot of col (BLAS runs on one
      * thread); a block's output rows belong to it alone, so results do not depend on the split */
-    const int br = block_rows(h, w), nblocks = (h + br - 1) / br;
+    const int br = block_rows(LEARNED_CONV_BLOCK_FWD, h, w), nblocks = (h + br - 1) / br;
     const size_t slot = LEARNED_CONV_COL(cin, w);
 #pragma omp parallel for schedule(dynamic) num_threads(slots > 0 ? slots : 1) if (slots > 1 && nblocks > 1)
     for (int bi = 0; bi < nblocks; bi++) {
@@ -133,7 +141,7 @@ void learned_conv_backward(int cin, int cout, int k, int h, int w, const float *
         }
         return;
     }
-    const int br = block_rows(h, w);
+    const int br = block_rows(LEARNED_CONV_BLOCK, h, w);
     for (int y0 = 0; y0 < h; y0 += br) {
         int y1 = y0 + br < h ? y0 + br : h, bw = (y1 - y0) * w;
         const float *dyb = dy + (size_t)y0 * w;
