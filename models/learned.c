@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clones_internal.h"
 #include "learned_internal.h"
 #include "nexp_inpaint.h"
 #include "nexp_rng.h"
@@ -174,21 +175,21 @@ static void field_to_dense(const nexp_field *f, int c0, int nc, float *out)
     }
 }
 
+NEXP_CLONES_EXACT
 static void lrelu(size_t n, float *x)
 {
+#pragma omp parallel for simd schedule(static) if (n >= 16 * LEARNED_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
-        if (x[i] < 0.0f) {
-            x[i] *= LEARNED_LEAK;
-        }
+        x[i] = x[i] < 0.0f ? x[i] * LEARNED_LEAK : x[i];
     }
 }
 
+NEXP_CLONES_EXACT
 static void lrelu_backward(size_t n, const float *y, float *dy)
 {
+#pragma omp parallel for simd schedule(static) if (n >= 16 * LEARNED_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
-        if (y[i] <= 0.0f) {
-            dy[i] *= LEARNED_LEAK;
-        }
+        dy[i] = y[i] <= 0.0f ? dy[i] * LEARNED_LEAK : dy[i];
     }
 }
 
