@@ -5,18 +5,19 @@
 #   - the learned model: div(D_theta(f) grad u) by explicit steps, D_theta predicted per pixel and
 #     pyramid level by a network trained with 'nexp train-inpaint' (data/inpaint-model.h5).
 #
-#   bash examples/learned_inpaint.sh build/nexp out-dir [SEED] [DENSITY]
+#   bash examples/learned_inpaint.sh build/nexp out-dir [SEED] [DENSITY] [WIDTHxHEIGHT]
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: learned_inpaint.sh NEXP_BINARY OUTDIR [SEED] [DENSITY]" >&2
+  echo "usage: learned_inpaint.sh NEXP_BINARY OUTDIR [SEED] [DENSITY] [WIDTHxHEIGHT]" >&2
   exit 2
 fi
 NEXP="$1"
 OUT="$2"
 SEED="${3:-3}"
 DENSITY="${4:-0.05}"
+SIZE="${5:-320x240}"
 mkdir -p "$OUT"
-"$NEXP" scene --seed "$SEED" --width 320 --height 240 --out-dir "$OUT"
+"$NEXP" scene --seed "$SEED" --width "${SIZE%x*}" --height "${SIZE#*x}" --out-dir "$OUT"
 "$NEXP" flowviz "$OUT/flow.flo" "$OUT/flow.png"
 "$NEXP" mask --like "$OUT/flow.flo" --density "$DENSITY" --seed "$SEED" -q "$OUT/mask.png"
 printf "%-12s %s\n" method "EPE (px) of the inpainted flow, $DENSITY density"
