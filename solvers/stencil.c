@@ -1,4 +1,5 @@
 /* The delta-stencil kernels (see stencil_internal.h for the discretisation). */
+#include "clones_internal.h"
 #include "stencil_internal.h"
 
 #include <math.h>
@@ -126,6 +127,7 @@ static inline float av_checked(int W, const float *wx, const float *wy, const fl
     return s;
 }
 
+NEXP_CLONES_EXACT
 void nexp_stencil_apply(nexp_grid g, nexp_stencil_w w, int nc, size_t plane, const float *u, const float *prev,
                         float *out, float tau, float c1, float c2, const uint8_t *known, int y0, int y1)
 {
@@ -179,6 +181,7 @@ void nexp_stencil_apply(nexp_grid g, nexp_stencil_w w, int nc, size_t plane, con
     }
 }
 
+NEXP_CLONES_EXACT
 void nexp_stencil_apply_op(nexp_grid g, nexp_stencil_w w, int nc, size_t plane, const float *u, float *out, int y0,
                            int y1)
 {
@@ -213,6 +216,7 @@ static inline float masked(const float *d, const uint8_t *kn, int x)
     return kn != NULL && kn[x] ? 0.0f : d[x];
 }
 
+NEXP_CLONES_EXACT
 void nexp_stencil_apply_adjoint(nexp_grid g, nexp_stencil_w w, int nc, size_t plane, const float *du_next,
                                 float *du, float tau, const uint8_t *known, int y0, int y1)
 {
