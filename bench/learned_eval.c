@@ -20,24 +20,11 @@
 #include "nexp_io.h"
 #include "nexp_learned.h"
 
-static void die(const nexp_error *err)
-{
-    fprintf(stderr, "learned_eval: %s\n", err->msg);
-    exit(1);
-}
-
-static double epe_of(const nexp_field *est, const nexp_field *gt)
-{
-    nexp_flow_errors e;
-    nexp_error err = NEXP_ERROR_INIT;
-    if (nexp_flow_errors_compute(est, gt, NULL, &e, &err) != NEXP_OK) {
-        die(&err);
-    }
-    return e.all.epe;
-}
+#include "learned_common.h"
 
 int main(int argc, char **argv)
 {
+    bench_name = "learned_eval";
     const char *model_path = argc > 1 ? argv[1] : "data/inpaint-model.h5";
     int seeds = argc > 2 ? atoi(argv[2]) : 3;
     const char *mask_dir = argc > 3 ? argv[3] : NULL;

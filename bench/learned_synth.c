@@ -19,26 +19,13 @@
 #include "nexp_inpaint.h"
 #include "nexp_learned.h"
 
+#include "learned_common.h"
+
 enum { MAX_MODELS = 16 };
-
-static void die(const nexp_error *err)
-{
-    fprintf(stderr, "learned_synth: %s\n", err->msg);
-    exit(1);
-}
-
-static double epe_of(const nexp_field *est, const nexp_field *gt)
-{
-    nexp_flow_errors e;
-    nexp_error err = NEXP_ERROR_INIT;
-    if (nexp_flow_errors_compute(est, gt, NULL, &e, &err) != NEXP_OK) {
-        die(&err);
-    }
-    return e.all.epe;
-}
 
 int main(int argc, char **argv)
 {
+    bench_name = "learned_synth";
     if (argc < 2 || argc - 1 > MAX_MODELS) {
         fprintf(stderr, "usage: learned_synth MODEL.h5 [MODEL2.h5 ...] (at most %d)\n", MAX_MODELS);
         return 2;
