@@ -19,6 +19,14 @@ check "train on scenes with edges that are no motion boundaries" 0 "$NEXP" train
   --iters 2 --val-every 2 --data synthetic-edges $TINY
 check "resume with the plain scenes is refused" 1 "$NEXP" train-inpaint --ckpt "$T/e.h5" --iters 3 --resume $TINY
 expect "the refusal names the data" grep -q "synthetic-edges" "$T/err"
+check "--photometric takes on or off" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --photometric yes
+check "train with photometric changes" 0 "$NEXP" train-inpaint --ckpt "$T/p.h5" --iters 2 --val-every 0 \
+  --photometric on $TINY
+expect "the start line says so" grep -q "photometric on" "$T/err"
+check "resume without them is refused" 1 "$NEXP" train-inpaint --ckpt "$T/p.h5" --iters 3 --resume $TINY
+expect "the refusal names the option" grep -q -- "--photometric on, not off" "$T/err"
+check "resume with them continues" 0 "$NEXP" train-inpaint --ckpt "$T/p.h5" --iters 3 --resume --val-every 0 \
+  --photometric on $TINY
 check "resume with another crop is refused" 1 "$NEXP" train-inpaint --ckpt "$T/a.h5" --iters 6 --resume \
   --crop 32 --batch 1 --seed 5 --threads 1
 expect "the refusal names the option" grep -q -- "--crop 24" "$T/err"
