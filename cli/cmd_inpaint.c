@@ -214,7 +214,7 @@ static nexp_status run_learned(const inpaint_args *a, const nexp_field *flow, co
     if (st == NEXP_OK && a->export_path != NULL) {
         nexp_field *t = NULL;
         int levels = 0;
-        st = nexp_learned_tensors(m, image, &t, &levels, err);
+        st = nexp_learned_tensors(m, image, flow, known, &t, &levels, err);
         if (st == NEXP_OK) {
             nexp_h5_attrs at = NEXP_H5_ATTRS_INIT;
             at.kind = "tensor";
@@ -233,7 +233,8 @@ static nexp_status run_learned(const inpaint_args *a, const nexp_field *flow, co
         nexp_field_free(t);
     }
     if (st == NEXP_OK) {
-        snprintf(summary, len, "model %s (%d levels x %d steps), %.3f s", path, m->spec.levels, m->spec.steps, secs);
+        snprintf(summary, len, "model %s (%d levels x %d steps, %s-fed), %.3f s", path, m->spec.levels,
+                 m->spec.steps, m->spec.flow_input ? "image+flow" : "image", secs);
     }
     nexp_learned_free(m);
     return st;

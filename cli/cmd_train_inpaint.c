@@ -40,6 +40,9 @@ static void usage(FILE *out)
             "  --features F       hidden channels of the network (new models)      [default: %d]\n"
             "  --levels L         pyramid levels (new models)                       [default: %d]\n"
             "  --steps N          explicit steps per level (new models)            [default: %d]\n"
+            "  --flow-input on|off  the network also reads each level's starting flow (the coarser\n"
+            "                     result) and mask, so found motion edges steer the finer\n"
+            "                     tensors (new models)                        [default: %s]\n"
             "  --photometric on|off  random contrast, brightness, gamma, colour gains, blur and\n"
             "                     noise on the training images (real footage is not a clean\n"
             "                     rendering); the flow is untouched          [default: %s]\n"
@@ -53,7 +56,7 @@ static void usage(FILE *out)
             "               --image REF.png --out dense.flo\n",
             d.val_count, d.sample.density_min, d.sample.density_max, d.iters, d.batch, d.sample.crop, d.lr,
             (unsigned long long)d.seed, d.spec.features, d.spec.levels, d.spec.steps,
-            d.sample.photometric ? "on" : "off");
+            d.spec.flow_input ? "on" : "off", d.sample.photometric ? "on" : "off");
 }
 
 static void parse_density(const char *s, double *lo, double *hi)
@@ -76,6 +79,14 @@ static void parse_density(const char *s, double *lo, double *hi)
     }
 }
 
+static int parse_on_off(const char *opt, const char *s)
+{
+    if (strcmp(s, "on") != 0 && strcmp(s, "off") != 0) {
+        cli_usage_error("train-inpaint", "%s: '%s' is not 'on' or 'off'", opt, s);
+    }
+    return strcmp(s, "on") == 0;
+}
+
 static void save_or_die(const nexp_trainer *t, const char *path)
 {
     nexp_error err = NEXP_ERROR_INIT;
@@ -87,7 +98,7 @@ static void save_or_die(const nexp_trainer *t, const char *path)
 static int cmd_train_inpaint(int argc, char **argv)
 {
     enum { O_CKPT = 1000, O_RESUME, O_DATA, O_DENSITY, O_ITERS, O_BATCH, O_CROP, O_LR, O_SEED, O_VAL, O_SAVE,
-           O_FEATURES, O_LEVELS, O_STEPS, O_THREADS, O_PHOTO };
+           O_FEATURES, O_LEVELS, O_STEPS, O_THREADS, O_PHOTO, O_FLOWIN };
     static const struct option opts[] = { { "ckpt", required_argument, NULL, O_CKPT },
                                           { "resume", no_argument, NULL, O_RESUME },
                                           { "data", required_argument, NULL, O_DATA },
@@ -104,6 +115,7 @@ static int cmd_train_inpaint(int argc, char **argv)
                                           { "steps", required_argument, NULL, O_STEPS },
                                           { "threads", required_argument, NULL, O_THREADS },
                                           { "photometric", required_argument, NULL, O_PHOTO },
+                                          { "flow-input", required_argument, NULL, O_FLOWIN },
                                           { "quiet", no_argument, NULL, 'q' },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
@@ -161,10 +173,10 @@ static int cmd_train_inpaint(int argc, char **argv)
             nexp_set_threads((int)cli_parse_long("train-inpaint", "--threads", optarg, 1, 1024));
             break;
         case O_PHOTO:
-            if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
-                cli_usage_error("train-inpaint", "--photometric: '%s' is not 'on' or 'off'", optarg);
-            }
-            o.sample.photometric = strcmp(optarg, "on") == 0;
+            o.sample.photometric = parse_on_off("--photometric", optarg);
+            break;
+        case O_FLOWIN:
+            o.spec.flow_input = parse_on_off("--flow-input", optarg);
             break;
         case 'q':
             quiet = 1;
@@ -194,10 +206,10 @@ static int cmd_train_inpaint(int argc, char **argv)
         cli_die_err("train-inpaint", &err);
     }
     if (!quiet) {
-        fprintf(stderr, "nexp train-inpaint: %s model (%zu parameters: %d features, %d levels x %d steps), data %s, "
-                        "crop %d, batch %d, density %g:%g, photometric %s, from step %ld to %ld\n",
+        fprintf(stderr, "nexp train-inpaint: %s model (%zu parameters: %d features, %d levels x %d steps, %s-fed), "
+                        "data %s, crop %d, batch %d, density %g:%g, photometric %s, from step %ld to %ld\n",
                 resume ? "resuming a" : "new", t->model->n_params, t->model->spec.features, t->model->spec.levels,
-                t->model->spec.steps, o.data, o.sample.crop, o.batch, o.sample.density_min, o.sample.density_max,
+                t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image", o.data, o.sample.crop, o.batch, o.sample.density_min, o.sample.density_max,
                 o.sample.photometric ? "on" : "off", t->iter, o.iters);
     }
     cli_catch_interrupts();

@@ -33,6 +33,12 @@ static void add_view(nexp_learned *m, const char *name, int ndim, int d0, int d1
     m->n_params += v->size;
 }
 
+/* Network input channels: the image (3), then for flow-fed models the starting flow (2) and mask (1). */
+static int learned_input_channels(const nexp_learned_spec *s)
+{
+    return s->flow_input ? 6 : 3;
+}
+
 static float *P(const nexp_learned *m, int t)
 {
     return m->params + m->tensors[t].offset;
@@ -76,10 +82,11 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
         s = *spec;
     }
     if (s.features < 1 || s.features > 64 || s.levels < 1 || s.levels > NEXP_LEARNED_MAX_LEVELS || s.steps < 1 ||
-        s.steps > 10000) {
+        s.steps > 10000 || (s.flow_input != 0 && s.flow_input != 1)) {
         return nexp_error_set(err, NEXP_ERR_ARG,
-                              "learned model spec: features %d (1..64), levels %d (1..%d), steps %d (1..10000)",
-                              s.features, s.levels, NEXP_LEARNED_MAX_LEVELS, s.steps);
+                              "learned model spec: features %d (1..64), levels %d (1..%d), steps %d (1..10000), "
+                              "flow_input %d (0 or 1)",
+                              s.features, s.levels, NEXP_LEARNED_MAX_LEVELS, s.steps, s.flow_input);
     }
     nexp_learned *m = calloc(1, sizeof *m);
     if (m == NULL) {
@@ -87,7 +94,8 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
     }
     m->spec = s;
     const int F = s.features;
-    add_view(m, "conv0.weight", 4, F, 3, 3, 3);
+    const int cin0 = learned_input_channels(&s);
+    add_view(m, "conv0.weight", 4, F, cin0, 3, 3);
     add_view(m, "conv0.bias", 1, F, 0, 0, 0);
     add_view(m, "conv1.weight", 4, F, F, 3, 3);
     add_view(m, "conv1.bias", 1, F, 0, 0, 0);
@@ -105,7 +113,7 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
     }
     nexp_rng rng;
     nexp_rng_seed(&rng, seed);
-    const int fan_in[4] = { 27, 9 * F, 9 * F, F };
+    const int fan_in[4] = { 9 * cin0, 9 * F, 9 * F, F };
     const int wt[4] = { T_C0W, T_C1W, T_C2W, T_HW };
     for (int k = 0; k < 4; k++) {
         double sd = sqrt(2.0 / (1.0 + LEARNED_LEAK * LEARNED_LEAK) / fan_in[k]) * (k == 3 ? 0.1 : 1.0);
@@ -130,7 +138,7 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
 typedef struct level_ws {
     int h, w;
     size_t hw;
-    float *x0;           /* (3, hw) image scaled to [-S, S] */
+    float *x0;           /* (cin0, hw) network input: image scaled to [-S, S], then flow-fed models' flow */
     float *a1, *a2, *a3; /* (F, hw) activations after leaky ReLU */
     float *o;            /* (5, hw) network outputs */
     float *e;            /* (4, hw) stencil contributions */
@@ -144,6 +152,7 @@ typedef struct run_ws {
     level_ws lv[NEXP_INPAINT_MAX_LEVELS];
     float *col;   /* convolution workspace: `slots` per-thread parts */
     int slots;
+    float fc[2], fscale; /* flow-fed models: the flow normalisation (flow_normalisation) */
     float *final; /* points into level 0's states: the result */
 } run_ws;
 
@@ -203,7 +212,8 @@ static void level_network(const nexp_learned *m, level_ws *v, int l, float *col,
 {
     const int F = m->spec.features, h = v->h, w = v->w;
     const size_t n = v->hw;
-    learned_conv_forward(3, F, 3, h, w, v->x0, P(m, T_C0W), P(m, T_C0B), v->a1, col, slots);
+    learned_conv_forward(learned_input_channels(&m->spec), F, 3, h, w, v->x0, P(m, T_C0W), P(m, T_C0B), v->a1, col,
+                         slots);
     lrelu(F * n, v->a1);
     learned_conv_forward(F, F, 3, h, w, v->a1, P(m, T_C1W), P(m, T_C1B), v->a2, col, slots);
     lrelu(F * n, v->a2);
@@ -214,10 +224,10 @@ static void level_network(const nexp_learned *m, level_ws *v, int l, float *col,
     learned_tensor_forward(n, v->o, P(m, T_LB) + (size_t)li * LEARNED_NOUT, P(m, T_LK)[li], v->e);
 }
 
-static nexp_status alloc_level(level_ws *v, int F, int nc, size_t nstates, nexp_error *err)
+static nexp_status alloc_level(level_ws *v, int cin0, int F, int nc, size_t nstates, nexp_error *err)
 {
     const size_t n = v->hw;
-    v->x0 = malloc(3 * n * sizeof(float));
+    v->x0 = malloc((size_t)cin0 * n * sizeof(float));
     v->a1 = malloc((size_t)F * n * sizeof(float));
     v->a2 = malloc((size_t)F * n * sizeof(float));
     v->a3 = malloc((size_t)F * n * sizeof(float));
@@ -247,7 +257,60 @@ static void image_input(const nexp_field *img, level_ws *v)
     }
 }
 
-/* Forward pass. data NULL: network and tensors only (no diffusion). */
+/* Flow-fed models: the level's starting flow u0 (2, hw), normalised, and its known mask into x0's
+ * channels 3..5. Channel k + 3 = (u0_k - c_k) * fscale, channel 5 = known * LEARNED_FLOW_SCALE. */
+static void flow_input(const run_ws *ws, level_ws *v, const float *u0)
+{
+    const size_t n = v->hw;
+    for (int c = 0; c < 2; c++) {
+        float *dst = v->x0 + (size_t)(3 + c) * n;
+        for (size_t i = 0; i < n; i++) {
+            dst[i] = (u0[c * n + i] - ws->fc[c]) * ws->fscale;
+        }
+    }
+    float *dst = v->x0 + 5 * n;
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = v->known[i] != 0.0f ? LEARNED_FLOW_SCALE : 0.0f;
+    }
+}
+
+/* The flow normalisation of a flow-fed model from the known vectors at full size: centre c = their
+ * mean, fscale = LEARNED_FLOW_SCALE / (root mean square distance from c), 0 for (almost) constant
+ * data. The network thus sees the same input for a f + b (a > 0), and the result follows. */
+static void flow_normalisation(const nexp_field *data, const nexp_field *known, run_ws *ws)
+{
+    double sum[2] = { 0.0, 0.0 }, ss = 0.0;
+    size_t cnt = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int y = 0; y < data->height; y++) {
+            const float *k = nexp_field_row(known, 0, y);
+            const float *u = nexp_field_row(data, 0, y), *v = nexp_field_row(data, 1, y);
+            for (int x = 0; x < data->width; x++) {
+                if (k[x] == 0.0f) {
+                    continue;
+                }
+                if (pass == 0) {
+                    sum[0] += u[x];
+                    sum[1] += v[x];
+                    cnt++;
+                } else {
+                    double du = u[x] - sum[0], dv = v[x] - sum[1];
+                    ss += du * du + dv * dv;
+                }
+            }
+        }
+        if (pass == 0) {
+            sum[0] /= (double)(cnt ? cnt : 1);
+            sum[1] /= (double)(cnt ? cnt : 1);
+        }
+    }
+    double rms = sqrt(ss / (double)(cnt ? cnt : 1));
+    ws->fc[0] = (float)sum[0];
+    ws->fc[1] = (float)sum[1];
+    ws->fscale = rms > 1e-6 ? (float)(LEARNED_FLOW_SCALE / rms) : 0.0f;
+}
+
+/* Forward pass. data NULL (image-fed models only): network and tensors only (no diffusion). */
 static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, const nexp_field *data,
                                const nexp_field *known, int store, run_ws *ws, nexp_error *err)
 {
@@ -269,14 +332,17 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
         nexp_field_free(ones);
         return st;
     }
-    const int F = m->spec.features, S = m->spec.steps;
+    const int F = m->spec.features, S = m->spec.steps, cin0 = learned_input_channels(&m->spec);
     const int nc = data != NULL ? data->channels : 0;
     ws->levels = pyr->levels;
     ws->nc = nc;
     ws->store = store;
+    if (m->spec.flow_input) {
+        flow_normalisation(data, known, ws);
+    }
     /* one convolution workspace per thread (about 10 MB each at 1024 wide), at most 8 */
     ws->slots = omp_get_max_threads() < 8 ? omp_get_max_threads() : 8;
-    ws->col = malloc((size_t)ws->slots * LEARNED_CONV_COL(F > 3 ? F : 3, image->width) * sizeof(float));
+    ws->col = malloc((size_t)ws->slots * LEARNED_CONV_COL(F > cin0 ? F : cin0, image->width) * sizeof(float));
     if (ws->col == NULL) {
         st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory for the convolution workspace");
         goto done;
@@ -286,12 +352,12 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
         v->w = pyr->known[l]->width;
         v->h = pyr->known[l]->height;
         v->hw = (size_t)v->w * (size_t)v->h;
-        if ((st = alloc_level(v, F, nc, store ? (size_t)S + 1 : 2, err)) != NEXP_OK) {
+        if ((st = alloc_level(v, cin0, F, nc, store ? (size_t)S + 1 : 2, err)) != NEXP_OK) {
             goto done;
         }
         image_input(pyr->guide[l], v);
-        level_network(m, v, l, ws->col, ws->slots);
         if (nc == 0) {
+            level_network(m, v, l, ws->col, ws->slots);
             continue;
         }
         field_to_dense(pyr->data[l], 0, nc, v->f);
@@ -319,6 +385,10 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
             const float *cfinal = cv->states + (store ? (size_t)S : (size_t)(S % 2)) * (size_t)nc * cv->hw;
             learned_upsample_forward(nc, cv->h, cv->w, v->h, v->w, cfinal, u0);
         }
+        if (m->spec.flow_input) {
+            flow_input(ws, v, u0);
+        }
+        level_network(m, v, l, ws->col, ws->slots);
         for (int s = 1; s <= S; s++) {
             const float *in = v->states + (store ? (size_t)(s - 1) : (size_t)((s - 1) % 2)) * sz;
             float *outp = v->states + (store ? (size_t)s : (size_t)(s % 2)) * sz;
@@ -340,12 +410,15 @@ done:
 static nexp_status check_inputs(const nexp_learned *m, const nexp_field *image, const nexp_field *data,
                                 const nexp_field *known, nexp_error *err)
 {
-    (void)m;
     if (image->channels != 1 && image->channels != 3) {
         return nexp_error_set(err, NEXP_ERR_SIZE, "reference image has %d channels (need 1 or 3)", image->channels);
     }
     if (data->channels > 8) {
         return nexp_error_set(err, NEXP_ERR_SIZE, "data has %d channels (at most 8)", data->channels);
+    }
+    if (m->spec.flow_input && data->channels != 2) {
+        return nexp_error_set(err, NEXP_ERR_SIZE, "this model reads the flow it inpaints: data has %d channels (need 2)",
+                              data->channels);
     }
     return nexp_inpaint_check(data, known, image, err);
 }
@@ -376,16 +449,26 @@ nexp_status nexp_learned_inpaint(const nexp_learned *m, const nexp_field *image,
     return st;
 }
 
-nexp_status nexp_learned_tensors(const nexp_learned *m, const nexp_field *image, nexp_field **out, int *levels_out,
-                                 nexp_error *err)
+nexp_status nexp_learned_tensors(const nexp_learned *m, const nexp_field *image, const nexp_field *data,
+                                 const nexp_field *known, nexp_field **out, int *levels_out, nexp_error *err)
 {
     *out = NULL;
-    if (image->channels != 1 && image->channels != 3) {
-        return nexp_error_set(err, NEXP_ERR_SIZE, "reference image has %d channels (need 1 or 3)", image->channels);
+    nexp_status st;
+    if (data != NULL && known != NULL) {
+        st = check_inputs(m, image, data, known, err);
+    } else if (m->spec.flow_input) {
+        st = nexp_error_set(err, NEXP_ERR_ARG, "this model reads the flow: its tensors need the data and mask");
+    } else if (image->channels != 1 && image->channels != 3) {
+        st = nexp_error_set(err, NEXP_ERR_SIZE, "reference image has %d channels (need 1 or 3)", image->channels);
+    } else {
+        st = NEXP_OK;
+        data = known = NULL;
+    }
+    if (st != NEXP_OK) {
+        return st;
     }
     run_ws ws;
-    nexp_status st = run_forward(m, image, NULL, NULL, 0, &ws, err);
-    if (st != NEXP_OK) {
+    if ((st = run_forward(m, image, data, known, 0, &ws, err)) != NEXP_OK) {
         return st;
     }
     const int W = image->width, H = image->height;
@@ -431,8 +514,10 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
     float *da = calloc((size_t)F * maxn, sizeof(float));
     float *db = calloc((size_t)F * maxn, sizeof(float));
     float *scratch = calloc((LEARNED_NOUT + 1) * maxn, sizeof(float));
+    const int cin0 = learned_input_channels(&m->spec);
+    float *dx0 = m->spec.flow_input ? malloc((size_t)cin0 * maxn * sizeof(float)) : NULL;
     nexp_status st = NEXP_OK;
-    if (!g || !gp || !de || !dO || !da || !db || !scratch) {
+    if (!g || !gp || !de || !dO || !da || !db || !scratch || (m->spec.flow_input && !dx0)) {
         st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory in the backward pass");
         goto done;
     }
@@ -451,15 +536,6 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
             g = gp;
             gp = t;
         }
-        /* g = d/d(initial state): it came from the coarser level's result */
-        if (l + 1 < ws->levels) {
-            const level_ws *cv = &ws->lv[l + 1];
-            memset(gp, 0, (size_t)nc * cv->hw * sizeof(float));
-            learned_upsample_backward(nc, cv->h, cv->w, v->h, v->w, g, gp);
-            float *t = g;
-            g = gp;
-            gp = t;
-        }
         int li = level_index(m, l);
         memset(dO, 0, LEARNED_NOUT * n * sizeof(float));
         learned_tensor_backward(n, v->o, P(m, T_LB) + (size_t)li * LEARNED_NOUT, P(m, T_LK)[li], de, dO,
@@ -473,7 +549,27 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
         memset(da, 0, (size_t)F * n * sizeof(float));
         learned_conv_backward(F, F, 3, v->h, v->w, v->a1, P(m, T_C1W), db, da, G(m, T_C1W), G(m, T_C1B), ws->col);
         lrelu_backward((size_t)F * n, v->a1, da);
-        learned_conv_backward(3, F, 3, v->h, v->w, v->x0, P(m, T_C0W), da, NULL, G(m, T_C0W), G(m, T_C0B), ws->col);
+        if (dx0 != NULL) {
+            memset(dx0, 0, (size_t)cin0 * n * sizeof(float));
+        }
+        learned_conv_backward(cin0, F, 3, v->h, v->w, v->x0, P(m, T_C0W), da, dx0, G(m, T_C0W), G(m, T_C0B), ws->col);
+        /* g = d/d(initial state u0); flow-fed models also read u0 through the network */
+        if (dx0 != NULL) {
+            for (int c = 0; c < 2; c++) {
+                for (size_t i = 0; i < n; i++) {
+                    g[c * n + i] += dx0[(size_t)(3 + c) * n + i] * ws->fscale;
+                }
+            }
+        }
+        /* u0 came from the coarser level's result */
+        if (l + 1 < ws->levels) {
+            const level_ws *cv = &ws->lv[l + 1];
+            memset(gp, 0, (size_t)nc * cv->hw * sizeof(float));
+            learned_upsample_backward(nc, cv->h, cv->w, v->h, v->w, g, gp);
+            float *t = g;
+            g = gp;
+            gp = t;
+        }
     }
 done:
     free(g);
@@ -483,6 +579,7 @@ done:
     free(da);
     free(db);
     free(scratch);
+    free(dx0);
     return st;
 }
 

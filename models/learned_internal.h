@@ -19,6 +19,9 @@
 /* The network sees grey values 0..255 mapped to [-S, S]: S = 4 makes edges of a few grey levels
  * visible to the initial weights (S = 1 learned markedly slower in a 60-step comparison). */
 #define LEARNED_INPUT_SCALE 4.0f
+/* Flow-fed models: the normalised flow (unit root mean square spread) and the known mask are scaled
+ * by this before the network reads them, about the spread of the scaled image. */
+#define LEARNED_FLOW_SCALE 2.0f
 /* Leaky-ReLU slope of the network. */
 #define LEARNED_LEAK 0.1f
 

@@ -18,7 +18,16 @@
  * level runs `steps` explicit steps of the given-tensor delta stencil with tau = 1/5 and resets the
  * known pixels after each step. Every stencil weight is nonnegative and tau times their sum is at
  * most 1 for any network output, so the scheme obeys the max-min principle by construction.
- * The model is linear in the flow: scaling the known vectors scales the result.
+ * Image-fed models are linear in the flow: scaling the known vectors scales the result.
+ *
+ * Flow-fed models (spec.flow_input = 1, after the paper's feedback of the diffusion result into the
+ * network) also give the network, per level, the flow that level starts from (the coarsest level's
+ * mean-filled data, then the upsampled coarser result) and the known mask: 6 input channels. The
+ * flow is centred on the known vectors' mean and divided by their root mean square spread, so the
+ * model is equivariant to a f + b (a > 0 scalar, b a vector): the result is a u + b. Motion edges the
+ * coarser levels found can then steer the finer tensors where the image alone is ambiguous (texture
+ * that does not move apart, blurred or low-contrast object boundaries). Such models need 2 data
+ * channels; the gradient also flows through the network's flow input into the coarser levels.
  *
  * Training. nexp_learned_loss_grad runs the model on one sample, measures the mean endpoint error
  * against the ground truth over valid pixels (smoothed as sqrt(|e|^2 + 1e-6) for the gradient) and
@@ -53,9 +62,10 @@ typedef struct nexp_learned_spec {
     int features; /* channels of the hidden convolutions, 1..64 */
     int levels;   /* pyramid levels, 1..NEXP_LEARNED_MAX_LEVELS (clamped to the input size at run time) */
     int steps;    /* explicit steps per level, 1..10000 */
+    int flow_input; /* 1: the network also reads each level's starting flow and mask (flow-fed) */
 } nexp_learned_spec;
 
-#define NEXP_LEARNED_SPEC_INIT { 16, 5, 60 }
+#define NEXP_LEARNED_SPEC_INIT { 16, 5, 60, 0 }
 
 typedef struct nexp_learned {
     nexp_learned_spec spec;
@@ -78,11 +88,12 @@ const nexp_tensor_view *nexp_learned_tensor(const nexp_learned *m, const char *n
 nexp_status nexp_learned_inpaint(const nexp_learned *m, const nexp_field *image, const nexp_field *data,
                                  const nexp_field *known, nexp_field **out, nexp_error *err);
 
-/* Per-level tensors the model predicts for image, each upsampled (nearest) to the image size:
- * (5 * levels, H, W) with channels (e_x, e_y, lambda1, lambda2, alpha) for level 0, then level 1...
- * (e: unit eigenvector of lambda1). *levels_out (may be NULL) receives the number of levels. */
-nexp_status nexp_learned_tensors(const nexp_learned *m, const nexp_field *image, nexp_field **out, int *levels_out,
-                                 nexp_error *err);
+/* Per-level tensors the model predicts for image (and, for flow-fed models, the data and known mask
+ * as for nexp_learned_inpaint; image-fed models accept NULL for both), each upsampled (nearest) to
+ * the image size: (5 * levels, H, W) with channels (e_x, e_y, lambda1, lambda2, alpha) for level 0,
+ * then level 1... (e: unit eigenvector of lambda1). *levels_out (may be NULL): the number of levels. */
+nexp_status nexp_learned_tensors(const nexp_learned *m, const nexp_field *image, const nexp_field *data,
+                                 const nexp_field *known, nexp_field **out, int *levels_out, nexp_error *err);
 
 /* Run the model on one sample with data taken from gt at known pixels; adds weight * d(loss)/d(params)
  * to m->grads. loss: the smoothed mean EPE; epe: the exact mean EPE (both over valid gt pixels; may
