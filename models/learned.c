@@ -257,15 +257,28 @@ static void image_input(const nexp_field *img, level_ws *v)
     }
 }
 
-/* Flow-fed models: the level's starting flow u0 (2, hw), normalised, and its known mask into x0's
- * channels 3..5. Channel k + 3 = (u0_k - c_k) * fscale, channel 5 = known * LEARNED_FLOW_SCALE. */
+/* The bound on the flow input: z -> z / sqrt(1 + (z / B)^2) with B = LEARNED_FLOW_CLIP, and its slope. */
+static inline float flow_clip(float z)
+{
+    return z / sqrtf(1.0f + z * z * (1.0f / (LEARNED_FLOW_CLIP * LEARNED_FLOW_CLIP)));
+}
+
+static inline float flow_clip_slope(float z)
+{
+    float r = 1.0f / sqrtf(1.0f + z * z * (1.0f / (LEARNED_FLOW_CLIP * LEARNED_FLOW_CLIP)));
+    return r * r * r;
+}
+
+/* Flow-fed models: the level's starting flow u0 (2, hw), normalised and bounded, and its known mask
+ * into x0's channels 3..5. Channel k + 3 = flow_clip((u0_k - c_k) * fscale), channel 5 = known *
+ * LEARNED_FLOW_SCALE. */
 static void flow_input(const run_ws *ws, level_ws *v, const float *u0)
 {
     const size_t n = v->hw;
     for (int c = 0; c < 2; c++) {
         float *dst = v->x0 + (size_t)(3 + c) * n;
         for (size_t i = 0; i < n; i++) {
-            dst[i] = (u0[c * n + i] - ws->fc[c]) * ws->fscale;
+            dst[i] = flow_clip((u0[c * n + i] - ws->fc[c]) * ws->fscale);
         }
     }
     float *dst = v->x0 + 5 * n;
@@ -555,9 +568,11 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
         learned_conv_backward(cin0, F, 3, v->h, v->w, v->x0, P(m, T_C0W), da, dx0, G(m, T_C0W), G(m, T_C0B), ws->col);
         /* g = d/d(initial state u0); flow-fed models also read u0 through the network */
         if (dx0 != NULL) {
+            const float *u0 = v->states;
             for (int c = 0; c < 2; c++) {
                 for (size_t i = 0; i < n; i++) {
-                    g[c * n + i] += dx0[(size_t)(3 + c) * n + i] * ws->fscale;
+                    float z = (u0[c * n + i] - ws->fc[c]) * ws->fscale;
+                    g[c * n + i] += dx0[(size_t)(3 + c) * n + i] * ws->fscale * flow_clip_slope(z);
                 }
             }
         }

@@ -22,6 +22,10 @@
 /* Flow-fed models: the normalised flow (unit root mean square spread) and the known mask are scaled
  * by this before the network reads them, about the spread of the scaled image. */
 #define LEARNED_FLOW_SCALE 2.0f
+/* and then bounded softly to (-B, B), B = LEARNED_FLOW_CLIP (2 spreads), by z / sqrt(1 + (z / B)^2):
+ * a small object moving far faster than the rest would otherwise feed the network values far outside
+ * what the synthetic scenes show it. */
+#define LEARNED_FLOW_CLIP 4.0f
 /* Leaky-ReLU slope of the network. */
 #define LEARNED_LEAK 0.1f
 

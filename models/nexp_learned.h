@@ -20,14 +20,14 @@
  * most 1 for any network output, so the scheme obeys the max-min principle by construction.
  * Image-fed models are linear in the flow: scaling the known vectors scales the result.
  *
- * Flow-fed models (spec.flow_input = 1, after the paper's feedback of the diffusion result into the
- * network) also give the network, per level, the flow that level starts from (the coarsest level's
- * mean-filled data, then the upsampled coarser result) and the known mask: 6 input channels. The
- * flow is centred on the known vectors' mean and divided by their root mean square spread, so the
- * model is equivariant to a f + b (a > 0 scalar, b a vector): the result is a u + b. Motion edges the
- * coarser levels found can then steer the finer tensors where the image alone is ambiguous (texture
- * that does not move apart, blurred or low-contrast object boundaries). Such models need 2 data
- * channels; the gradient also flows through the network's flow input into the coarser levels.
+ * Flow-fed models (spec.flow_input = 1) also give the network, per level, the flow that level
+ * starts from (the coarsest level's mean-filled data, then the upsampled coarser result) and the
+ * known mask: 6 input channels. The flow is centred on the known vectors' mean, divided by their
+ * root mean square spread and bounded softly (learned_internal.h), so the model is equivariant to
+ * a f + b (a > 0 scalar, b a vector): the result is a u + b. Motion edges the coarser levels found
+ * can then steer the finer tensors where the image alone is ambiguous (texture that does not move
+ * apart, blurred or low-contrast object boundaries). Such models need 2 data channels; the gradient
+ * also flows through the network's flow input into the coarser levels.
  *
  * Training. nexp_learned_loss_grad runs the model on one sample, measures the mean endpoint error
  * against the ground truth over valid pixels (smoothed as sqrt(|e|^2 + 1e-6) for the gradient) and
@@ -65,7 +65,7 @@ typedef struct nexp_learned_spec {
     int flow_input; /* 1: the network also reads each level's starting flow and mask (flow-fed) */
 } nexp_learned_spec;
 
-#define NEXP_LEARNED_SPEC_INIT { 16, 5, 60, 0 }
+#define NEXP_LEARNED_SPEC_INIT { 16, 5, 60, 1 }
 
 typedef struct nexp_learned {
     nexp_learned_spec spec;

@@ -15,6 +15,7 @@ expect "no checkpoint is left after a failed start" test ! -e "$T/x.h5"
 check "train 4 steps" 0 "$NEXP" train-inpaint --ckpt "$T/a.h5" --iters 4 --val-every 2 $TINY
 expect "validation compares with homogeneous" grep -q "validation EPE .* (homogeneous" "$T/err"
 expect "progress shows it/s" grep -q "it/s" "$T/err"
+expect "new models read the flow by default" grep -q "image+flow-fed" "$T/err"
 check "train on scenes with edges that are no motion boundaries" 0 "$NEXP" train-inpaint --ckpt "$T/e.h5" \
   --iters 2 --val-every 2 --data synthetic-edges $TINY
 check "resume with the plain scenes is refused" 1 "$NEXP" train-inpaint --ckpt "$T/e.h5" --iters 3 --resume $TINY
@@ -28,9 +29,9 @@ expect "the refusal names the option" grep -q -- "--photometric on, not off" "$T
 check "resume with them continues" 0 "$NEXP" train-inpaint --ckpt "$T/p.h5" --iters 3 --resume --val-every 0 \
   --photometric on $TINY
 check "--flow-input takes on or off" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --flow-input 1
-check "train a flow-fed model" 0 "$NEXP" train-inpaint --ckpt "$T/f.h5" --iters 2 --val-every 2 \
-  --flow-input on $TINY
-expect "the start line says what the network reads" grep -q "image+flow-fed" "$T/err"
+check "train an image-fed model" 0 "$NEXP" train-inpaint --ckpt "$T/f.h5" --iters 2 --val-every 2 \
+  --flow-input off $TINY
+expect "the start line says what the network reads" grep -q " image-fed" "$T/err"
 check "resume with another crop is refused" 1 "$NEXP" train-inpaint --ckpt "$T/a.h5" --iters 6 --resume \
   --crop 32 --batch 1 --seed 5 --threads 1
 expect "the refusal names the option" grep -q -- "--crop 24" "$T/err"
@@ -63,7 +64,7 @@ check "inpaint learned" 0 "$NEXP" inpaint --method learned --model "$T/a.h5" --f
 expect "the result and the tensors are written" test -s "$T/d.flo" -a -s "$T/t.h5" -a -s "$T/t.png"
 check "the tensor file reads back" 0 "$NEXP" info "$T/t.h5"
 expect "2 levels x 5 channels" grep -q "10" "$T/out"
-check "inpaint with the flow-fed model and export its tensors" 0 "$NEXP" inpaint --method learned \
+check "inpaint with the image-fed model and export its tensors" 0 "$NEXP" inpaint --method learned \
   --model "$T/f.h5" --flow "$C" --image "$I" --mask "$T/m.png" --out "$T/df.flo" --export-tensor "$T/tf.h5"
 expect "its result and tensors are written" test -s "$T/df.flo" -a -s "$T/tf.h5" -a -s "$T/tf.png"
 check "learned needs the image" 2 "$NEXP" inpaint --method learned --flow "$C" --mask "$T/m.png" --out "$T/x.flo"
