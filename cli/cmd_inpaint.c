@@ -253,7 +253,8 @@ static const inpaint_method methods[] = {
     { "eed-flow", 0, "classic EED, the tensor from the evolving flow itself", run_eed_flow },
     { "learned", 1,
       "neuroexplicit: a trained network predicts the diffusion tensor per pixel\n"
-      "                         and level, explicit steps diffuse (--model, --export-tensor)",
+      "                         and level from the image and the coarser level's result,\n"
+      "                         explicit steps diffuse (--model, --export-tensor)",
       run_learned },
 };
 #define N_METHODS ((int)(sizeof methods / sizeof methods[0]))
