@@ -10,8 +10,12 @@
 #include "nexp_io.h"
 #include "nexp_spectral.h"
 
+/* "synthetic-fast": this share of the scenes has 1..4 smaller layers moving up to twice as fast */
+#define SYNTH_FAST_SHARE 0.4
+
 struct nexp_flowdata {
     int synthetic;
+    int fast_mix; /* synthetic-fast */
     nexp_scene_options scene;
     size_t n;
     char **images, **flows; /* n pairs, owned */
@@ -141,9 +145,18 @@ nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_err
         so.edges = 1;
         return nexp_flowdata_open_synthetic(out, &so, err);
     }
+    if (strcmp(source, "synthetic-fast") == 0) {
+        nexp_status st = nexp_flowdata_open_synthetic(out, NULL, err);
+        if (st == NEXP_OK) {
+            (*out)->fast_mix = 1;
+        }
+        return st;
+    }
     DIR *dp = opendir(source);
     if (dp == NULL) {
-        return nexp_error_set(err, NEXP_ERR_IO, "%s: cannot open the data folder (not 'synthetic', not 'synthetic-edges' and not a folder)",
+        return nexp_error_set(err, NEXP_ERR_IO,
+                              "%s: cannot open the data folder (not 'synthetic', 'synthetic-edges', 'synthetic-fast' "
+                              "and not a folder)",
                               source);
     }
     char **names = NULL;
@@ -457,6 +470,11 @@ nexp_status nexp_flowdata_draw(const nexp_flowdata *d, const nexp_sample_options
     if (d->synthetic) {
         nexp_scene_options so = d->scene;
         so.width = so.height = opt->crop;
+        if (d->fast_mix && nexp_rng_uniform(rng) < SYNTH_FAST_SHARE) {
+            so.layers = 1 + (int)nexp_rng_below(rng, 4);
+            so.max_translation *= 2.0;
+            so.layer_size *= 0.5;
+        }
         nexp_scene *scene = NULL;
         if ((st = nexp_scene_generate(&so, nexp_rng_u64(rng), &scene, err)) != NEXP_OK) {
             return st;

@@ -58,7 +58,9 @@ typedef struct nexp_flow_sample {
 } nexp_flow_sample;
 
 /* source: "synthetic" (scenes from nexp_scene_generate with default options), "synthetic-edges" (the
- * same with options.edges = 1: colour edges that are no motion boundaries) or a folder path. */
+ * same with options.edges = 1: colour edges that are no motion boundaries), "synthetic-fast" (40 % of
+ * the scenes have 1..4 layers of half the size moving up to twice as fast: a few objects far faster
+ * than the rest, as in FlyingChairs; the others as "synthetic") or a folder path. */
 nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_error *err);
 /* Synthetic source with explicit scene options (width/height are replaced by the crop). */
 nexp_status nexp_flowdata_open_synthetic(nexp_flowdata **out, const nexp_scene_options *opt, nexp_error *err);

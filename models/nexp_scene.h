@@ -43,9 +43,11 @@ typedef struct nexp_scene_options {
     double max_translation; /* largest translation per layer and axis in pixels, >= 0 */
     double max_deformation; /* largest entry of M (rotation, scaling, shear), 0 <= . <= 0.3 */
     int edges;              /* 1: patches, decals and blur (below); 0: without them */
+    double layer_size;      /* largest layer radius / smaller frame side, 0 < . <= 1; radii are drawn
+                               from [layer_size / 4, layer_size] */
 } nexp_scene_options;
 
-#define NEXP_SCENE_OPTIONS_INIT { 256, 192, -1, 8.0, 0.06, 0 }
+#define NEXP_SCENE_OPTIONS_INIT { 256, 192, -1, 8.0, 0.06, 0, 0.4 }
 
 typedef struct nexp_scene {
     nexp_field *frame1;    /* (3, H, W) RGB, 0..255, kind image, bit depth 8 */

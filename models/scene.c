@@ -182,7 +182,7 @@ static void make_layer(layer *l, nexp_rng *rng, int background, int w, int h, co
     l->is_background = background;
     l->cx = background ? 0.5 * (w - 1) : nexp_rng_range(rng, 0.0, 1.0) * (w - 1);
     l->cy = background ? 0.5 * (h - 1) : nexp_rng_range(rng, 0.0, 1.0) * (h - 1);
-    l->rx = size * nexp_rng_range(rng, 0.1, 0.4);
+    l->rx = size * nexp_rng_range(rng, 0.25 * o->layer_size, o->layer_size);
     l->ry = l->rx * nexp_rng_range(rng, 0.4, 1.0);
     double rot = nexp_rng_range(rng, 0.0, M_PI);
     l->cos_r = cos(rot);
@@ -264,6 +264,9 @@ nexp_status nexp_scene_generate(const nexp_scene_options *opt, uint64_t seed, ne
     if (!(o.max_translation >= 0.0 && o.max_translation <= 1e4)) {
         return nexp_error_set(err, NEXP_ERR_ARG, "scene max_translation %g: must be in [0, 1e4] pixels",
                               o.max_translation);
+    }
+    if (!(o.layer_size > 0.0 && o.layer_size <= 1.0)) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "scene layer_size %g: must be in (0, 1]", o.layer_size);
     }
     if (!(o.max_deformation >= 0.0 && o.max_deformation <= 0.3)) {
         return nexp_error_set(err, NEXP_ERR_ARG, "scene max_deformation %g: must be in [0, 0.3]", o.max_deformation);

@@ -224,6 +224,11 @@ static void scene_refuses_bad_options_with_a_message(void)
     o.layers = 0;
     o.max_translation = NAN;
     CU_ASSERT_EQUAL(nexp_scene_generate(&o, 1, &s, NULL), NEXP_ERR_ARG);
+    o = (nexp_scene_options)NEXP_SCENE_OPTIONS_INIT;
+    o.layer_size = 0.0;
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_scene_generate(&o, 1, &s, &err), NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "layer_size") != NULL);
 }
 
 int main(void)

@@ -18,6 +18,8 @@ expect "progress shows it/s" grep -q "it/s" "$T/err"
 expect "new models read the flow by default" grep -q "image+flow-fed" "$T/err"
 check "train on scenes with edges that are no motion boundaries" 0 "$NEXP" train-inpaint --ckpt "$T/e.h5" \
   --iters 2 --val-every 2 --data synthetic-edges $TINY
+check "train on scenes with a few fast objects" 0 "$NEXP" train-inpaint --ckpt "$T/fast.h5" \
+  --iters 2 --val-every 0 --data synthetic-fast $TINY
 check "resume with the plain scenes is refused" 1 "$NEXP" train-inpaint --ckpt "$T/e.h5" --iters 3 --resume $TINY
 expect "the refusal names the data" grep -q "synthetic-edges" "$T/err"
 check "--photometric takes on or off" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --photometric yes
