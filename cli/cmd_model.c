@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "nexp_checkpoint.h"
 #include "nexp_h5.h"
+#include "nexp_learned.h"
 
 static void usage(FILE *out)
 {
@@ -15,7 +16,8 @@ static void usage(FILE *out)
             "init writes a checkpoint holding a seeded, freshly initialised network (He normal before\n"
             "ReLU-like activations, Glorot uniform otherwise, zero biases) and its spec, ready for\n"
             "training commands; info prints what a checkpoint holds: model kind and spec, tensors\n"
-            "with shapes, training step, optimiser, whether the RNG state is saved, metadata.\n\n"
+            "with shapes, training step, optimiser, whether the RNG state is saved, metadata. It also\n"
+            "describes the learned inpainting models of nexp train-inpaint (data/inpaint-model.h5).\n\n"
             "init options:\n"
             "  --mlp SPEC          an MLP in double precision, SPEC = input width, then width:activation\n"
             "                      per layer, e.g. \"2 50:tanh 2:identity\" (activations identity, relu,\n"
@@ -186,7 +188,10 @@ static int model_init(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-/* The model kind stored in a checkpoint ("mlp" or "net"), malloc'd. */
+#define LEARNED_KIND "learned-inpaint"
+
+/* The model kind stored in a checkpoint ("mlp", "net" or LEARNED_KIND for the files of nexp
+ * train-inpaint), malloc'd. */
 static char *checkpoint_kind(const char *path, nexp_error *err)
 {
     nexp_h5_file *h = NULL;
@@ -194,10 +199,12 @@ static char *checkpoint_kind(const char *path, nexp_error *err)
     if (nexp_h5_open_read(&h, path, err) != NEXP_OK) {
         return NULL;
     }
-    if (!nexp_h5_attr_exists(h, "/", "model")) {
-        nexp_error_set(err, NEXP_ERR_FORMAT, "%s: not an nexp checkpoint (no model attribute)", path);
-    } else {
+    if (nexp_h5_attr_exists(h, "/", "model")) {
         nexp_h5_read_attr_string(h, "/", "model", &kind, err);
+    } else if (nexp_h5_exists(h, "model") == NEXP_H5_GROUP && nexp_h5_attr_exists(h, "model", "type")) {
+        kind = strdup(LEARNED_KIND);
+    } else {
+        nexp_error_set(err, NEXP_ERR_FORMAT, "%s: not an nexp checkpoint (no model attribute)", path);
     }
     nexp_h5_close(h);
     return kind;
@@ -251,6 +258,43 @@ static void print_info(const char *path, int json, const char *kind, const char 
     printf("rng state: %s\nmetadata: %s\n", info->has_rng ? "saved" : "not saved", info->metadata);
 }
 
+/* nexp model info for a learned inpainting model (nexp_learned_load checks it) and, in a checkpoint of
+ * nexp train-inpaint, its training state (group "train": Adam with a cosine schedule). */
+static int learned_info(const char *path, int json, nexp_error *err)
+{
+    nexp_learned *m = NULL;
+    if (nexp_learned_load(&m, path, err) != NEXP_OK) {
+        return CLI_EXIT_RUNTIME;
+    }
+    nexp_h5_file *h = NULL;
+    int64_t iter = 0, ostep = 0;
+    double lr = 0.0;
+    int trained = nexp_h5_open_read(&h, path, NULL) == NEXP_OK && nexp_h5_exists(h, "train") == NEXP_H5_GROUP &&
+                  nexp_h5_read_attr_int64(h, "train", "iter", &iter, NULL) == NEXP_OK &&
+                  nexp_h5_read_attr_int64(h, "train", "optim_step", &ostep, NULL) == NEXP_OK &&
+                  nexp_h5_read_attr_double(h, "train", "lr", &lr, NULL) == NEXP_OK;
+    nexp_h5_close(h);
+    nexp_optim *opt = NULL;
+    if (trained) {
+        nexp_optim_config oc = NEXP_OPTIM_CONFIG_INIT;
+        oc.kind = NEXP_OPTIM_ADAM;
+        oc.lr = lr;
+        oc.schedule = NEXP_SCHEDULE_COSINE;
+        if (nexp_optim_create(&oc, 1, &opt, NULL) == NEXP_OK) {
+            opt->step = (long)ostep;
+        }
+    }
+    char spec[256];
+    snprintf(spec, sizeof spec, "features %d, levels %d, steps %d, reads %s", m->spec.features, m->spec.levels,
+             m->spec.steps, m->spec.flow_input ? "image+flow" : "image");
+    char meta[] = "learned flow inpainting model of nexp train-inpaint (--resume continues a checkpoint)";
+    nexp_ckpt_info info = { (long)iter, trained, { { 0 } }, meta };
+    print_info(path, json, LEARNED_KIND, spec, m->n_params, m->tensors, m->n_tensors, opt, &info);
+    nexp_optim_free(opt);
+    nexp_learned_free(m);
+    return CLI_EXIT_OK;
+}
+
 static int model_info(int argc, char **argv)
 {
     static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
@@ -283,6 +327,13 @@ static int model_info(int argc, char **argv)
     char *kind = checkpoint_kind(path, &err);
     if (kind == NULL) {
         cli_die_err("model", &err);
+    }
+    if (strcmp(kind, LEARNED_KIND) == 0) {
+        free(kind);
+        if (learned_info(path, json, &err) != CLI_EXIT_OK) {
+            cli_die_err("model", &err);
+        }
+        return CLI_EXIT_OK;
     }
     nexp_optim *opt = NULL;
     nexp_ckpt_info info;

@@ -16,6 +16,8 @@ check "train 4 steps" 0 "$NEXP" train-inpaint --ckpt "$T/a.h5" --iters 4 --val-e
 expect "validation compares with homogeneous" grep -q "validation EPE .* (homogeneous" "$T/err"
 expect "progress shows it/s" grep -q "it/s" "$T/err"
 expect "new models read the flow by default" grep -q "image+flow-fed" "$T/err"
+check "model info describes a train-inpaint checkpoint" 0 "$NEXP" model info "$T/a.h5" --json
+expect "kind, spec, step and optimiser" grep -q '"model": "learned-inpaint", "spec": "features 4, levels 2, steps 6, reads image+flow".*"step": 4, "optimiser": {"kind": "adam"' "$T/out"
 check "train on scenes with edges that are no motion boundaries" 0 "$NEXP" train-inpaint --ckpt "$T/e.h5" \
   --iters 2 --val-every 2 --data synthetic-edges $TINY
 check "train on scenes with a few fast objects" 0 "$NEXP" train-inpaint --ckpt "$T/fast.h5" \
