@@ -392,4 +392,5 @@ static int cmd_model(int argc, char **argv)
     cli_usage_error("model", "unknown action '%s' (expected init or info)", argv[1]);
 }
 
-NEXP_CLI_COMMAND(model, "model", "create or describe a neural-network checkpoint (MLP or U-Net)", cmd_model)
+NEXP_CLI_COMMAND(model, "model", "create or describe a network checkpoint (MLP, U-Net; info: learned inpainting too)",
+                 cmd_model)
