@@ -211,8 +211,9 @@ static int cmd_train_inpaint(int argc, char **argv)
         fprintf(stderr, "nexp train-inpaint: %s model (%zu parameters: %d features, %d levels x %d steps, %s-fed), "
                         "data %s, crop %d, batch %d, density %g:%g, photometric %s, from step %ld to %ld\n",
                 resume ? "resuming a" : "new", t->model->n_params, t->model->spec.features, t->model->spec.levels,
-                t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image", o.data, o.sample.crop, o.batch, o.sample.density_min, o.sample.density_max,
-                o.sample.photometric ? "on" : "off", t->iter, o.iters);
+                t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image", o.data, o.sample.crop,
+                o.batch, o.sample.density_min, o.sample.density_max, o.sample.photometric ? "on" : "off", t->iter,
+                o.iters);
     }
     cli_catch_interrupts();
     nexp_progress *p = nexp_progress_create("train-inpaint", o.iters - t->iter > 0 ? o.iters - t->iter : 1,

@@ -430,8 +430,8 @@ static nexp_status check_inputs(const nexp_learned *m, const nexp_field *image, 
         return nexp_error_set(err, NEXP_ERR_SIZE, "data has %d channels (at most 8)", data->channels);
     }
     if (m->spec.flow_input && data->channels != 2) {
-        return nexp_error_set(err, NEXP_ERR_SIZE, "this model reads the flow it inpaints: data has %d channels (need 2)",
-                              data->channels);
+        return nexp_error_set(err, NEXP_ERR_SIZE,
+                              "this model reads the flow it inpaints: data has %d channels (need 2)", data->channels);
     }
     return nexp_inpaint_check(data, known, image, err);
 }

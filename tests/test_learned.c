@@ -192,7 +192,7 @@ static void make_sample(uint64_t seed, int size, double density, nexp_flow_sampl
  * Central differences with step h: leaky-ReLU kinks crossed within h spoil larger steps, float
  * rounding smaller ones; flow-fed models move the finer network's inputs too, so they cross more
  * kinks per step and take a smaller one. */
-static void pipeline_gradient_check(int flow_input, double hh)
+static void pipeline_gradient_check(int flow_input, double hh, double tol)
 {
     nexp_learned_spec spec = { 3, 2, 4, flow_input };
     nexp_learned *m = NULL;
@@ -203,6 +203,17 @@ static void pipeline_gradient_check(int flow_input, double hh)
     for (int l = 0; l < 2; l++) {
         lb[5 * l + 0] = 0.6f;
         lb[5 * l + 1] = 0.45f;
+    }
+    if (flow_input) {
+        /* make the tensors depend strongly on the flow input: leaving out the gradient through it
+         * (into the coarser level) then moves 4 of the 12 slopes by 1.3-4.5 %, beyond tol = 1 %
+         * (correct, they agree to 0.3 %) */
+        const nexp_tensor_view *w0 = nexp_learned_tensor(m, "conv0.weight");
+        for (size_t i = 0; i < w0->size; i++) {
+            if ((i / 9) % 6 >= 3) {
+                m->params[w0->offset + i] *= 3.0f;
+            }
+        }
     }
     nexp_flow_sample s;
     make_sample(21, 12, 0.15, &s);
@@ -238,8 +249,8 @@ static void pipeline_gradient_check(int flow_input, double hh)
         nexp_learned_loss_grad(m, s.image, s.flow, s.mask, 0.0, &lm, NULL, NULL);
         memcpy(m->params, p0, m->n_params * sizeof(float));
         double fd = (lp - lm) / (2 * hh);
-        /* within 3 % of the larger, or of 0.01 (full directions give slopes of 0.1 to 1) */
-        good += close_rel(fd, an, 3e-2, 1e-2);
+        /* within tol of the larger, or of 0.01 (full directions give slopes of 0.1 to 1) */
+        good += close_rel(fd, an, tol, 1e-2);
         free(v);
     }
     CU_ASSERT_EQUAL(good, trials);
@@ -251,12 +262,12 @@ static void pipeline_gradient_check(int flow_input, double hh)
 
 static void whole_pipeline_gradient_matches_finite_differences(void)
 {
-    pipeline_gradient_check(0, 1e-3);
+    pipeline_gradient_check(0, 1e-3, 3e-2);
 }
 
 static void flow_fed_pipeline_gradient_matches_finite_differences(void)
 {
-    pipeline_gradient_check(1, 3e-4);
+    pipeline_gradient_check(1, 3e-4, 1e-2);
 }
 
 static void explicit_steps_obey_the_max_min_principle_for_random_weights(void)
