@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "nexp_flowdata.h"
 #include "nexp_io.h"
 #include "nexp_scene.h"
 
@@ -28,10 +29,14 @@ static void usage(FILE *out)
             "  --layers N         foreground layers 0..%d               [default: random 3..8]\n"
             "  --max-motion T     largest translation per axis in pixels   [default: 8]\n"
             "  --deformation D    largest rotation/scale/shear entry <= 0.3 [default: 0.06]\n"
+            "  --photos DIR       texture the background and about half of the layers with\n"
+            "                     parts of the PNG/PPM photos in DIR (scaled 0.5-1.5, rotated),\n"
+            "                     as FlyingChairs puts objects in front of photographs\n"
             "  -h, --help         this help\n\n"
             "Example:\n"
             "  nexp scene --seed 7 --width 320 --height 240 --out-dir scene7\n"
-            "  nexp flowviz scene7/flow.flo scene7/flow.png\n",
+            "  nexp flowviz scene7/flow.flo scene7/flow.png\n"
+            "  nexp scene --seed 7 --photos /usr/lib/python3/dist-packages/skimage/data --out-dir p7\n",
             NEXP_SCENE_MAX_LAYERS);
 }
 
@@ -56,11 +61,12 @@ static int cmd_scene(int argc, char **argv)
                                           { "layers", required_argument, NULL, 'l' },
                                           { "max-motion", required_argument, NULL, 'm' },
                                           { "deformation", required_argument, NULL, 'd' },
+                                          { "photos", required_argument, NULL, 'p' },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
     long seed = -1;
-    const char *dir = NULL;
+    const char *dir = NULL, *photos = NULL;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -86,6 +92,9 @@ static int cmd_scene(int argc, char **argv)
         case 'd':
             o.max_deformation = cli_parse_double("scene", "--deformation", optarg, 0.0, 0.3);
             break;
+        case 'p':
+            photos = optarg;
+            break;
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
@@ -102,10 +111,20 @@ static int cmd_scene(int argc, char **argv)
     if (dir == NULL) {
         cli_usage_error("scene", "--out-dir is required");
     }
+    nexp_error err = NEXP_ERROR_INIT;
+    nexp_flowdata *pd = NULL;
+    if (photos != NULL) {
+        char source[4096];
+        snprintf(source, sizeof source, "photos:%s", photos);
+        if (nexp_flowdata_open(&pd, source, &err) != NEXP_OK) {
+            cli_die_err("scene", &err);
+        }
+        o.photos = nexp_flowdata_scene(pd)->photos;
+        o.nphotos = nexp_flowdata_scene(pd)->nphotos;
+    }
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         cli_die("scene", "cannot create '%s': %s", dir, strerror(errno));
     }
-    nexp_error err = NEXP_ERROR_INIT;
     nexp_scene *s = NULL;
     if (nexp_scene_generate(&o, (uint64_t)seed, &s, &err) != NEXP_OK) {
         cli_die_err("scene", &err);
@@ -123,6 +142,7 @@ static int cmd_scene(int argc, char **argv)
     s->occlusion->bit_depth = 8;
     write_or_die(dir, "occlusions.png", s->occlusion);
     nexp_scene_free(s);
+    nexp_flowdata_free(pd);
     return CLI_EXIT_OK;
 }
 

@@ -12,11 +12,15 @@
 
 /* "synthetic-fast": this share of the scenes has 1..4 smaller layers moving up to twice as fast */
 #define SYNTH_FAST_SHARE 0.4
+/* "photos:DIR": smaller images are skipped */
+#define PHOTO_MIN_SIDE 32
 
 struct nexp_flowdata {
     int synthetic;
     int fast_mix; /* synthetic-fast */
     nexp_scene_options scene;
+    nexp_field **photos; /* "photos:DIR": nphotos RGB images, owned; scene.photos points here */
+    int nphotos;
     size_t n;
     char **images, **flows; /* n pairs, owned */
 };
@@ -32,6 +36,10 @@ void nexp_flowdata_free(nexp_flowdata *d)
     }
     free(d->images);
     free(d->flows);
+    for (int i = 0; i < d->nphotos; i++) {
+        nexp_field_free(d->photos[i]);
+    }
+    free(d->photos);
     free(d);
 }
 
@@ -134,6 +142,114 @@ static nexp_status pair_flo(nexp_flowdata *d, size_t *cap, const char *dir, cons
     return NEXP_OK;
 }
 
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(names[i]);
+    }
+    free(names);
+}
+
+/* Sorted names of the entries of dir that end with one of the '|'-separated suffixes. When dir cannot
+ * be opened: NEXP_ERR_IO with err untouched, for the caller to say what the folder was for. */
+static nexp_status list_dir(const char *dir, const char *suffixes, char ***names, size_t *n, nexp_error *err)
+{
+    *names = NULL;
+    *n = 0;
+    DIR *dp = opendir(dir);
+    if (dp == NULL) {
+        return NEXP_ERR_IO;
+    }
+    size_t cap = 0;
+    nexp_status st = NEXP_OK;
+    struct dirent *de;
+    while ((de = readdir(dp)) != NULL && st == NEXP_OK) {
+        int match = 0;
+        for (const char *s = suffixes; *s != '\0' && !match;) {
+            size_t len = strcspn(s, "|");
+            char suffix[16];
+            snprintf(suffix, sizeof suffix, "%.*s", (int)len, s);
+            match = ends_with(de->d_name, suffix);
+            s += len + (s[len] == '|');
+        }
+        if (!match) {
+            continue;
+        }
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **nn = realloc(*names, cap * sizeof *nn);
+            if (nn == NULL) {
+                st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory listing %s", dir);
+                break;
+            }
+            *names = nn;
+        }
+        if (((*names)[*n] = strdup(de->d_name)) == NULL) {
+            st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory listing %s", dir);
+            break;
+        }
+        (*n)++;
+    }
+    closedir(dp);
+    if (st != NEXP_OK) {
+        free_names(*names, *n);
+        *names = NULL;
+        *n = 0;
+        return st;
+    }
+    if (*n > 1) {
+        qsort(*names, *n, sizeof **names, cmp_str);
+    }
+    return NEXP_OK;
+}
+
+static nexp_status to_rgb(nexp_field *img, nexp_field **out, nexp_error *err);
+
+/* "photos:DIR": synthetic scenes textured with every PNG/PPM/PGM of DIR at least PHOTO_MIN_SIDE
+ * pixels on each side (smaller ones, such as icons, are skipped). */
+static nexp_status open_photos(nexp_flowdata **out, const char *dir, nexp_error *err)
+{
+    char **names = NULL;
+    size_t nn = 0;
+    nexp_status st = list_dir(dir, ".png|.PNG|.ppm|.PPM|.pgm|.PGM", &names, &nn, err);
+    if (st == NEXP_ERR_IO) {
+        return nexp_error_set(err, NEXP_ERR_IO, "photos:%s: cannot open the photo folder", dir);
+    }
+    if (st == NEXP_OK) {
+        st = nexp_flowdata_open_synthetic(out, NULL, err);
+    }
+    nexp_flowdata *d = *out;
+    if (st == NEXP_OK && nn > 0 && (d->photos = calloc(nn, sizeof *d->photos)) == NULL) {
+        st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory loading photos");
+    }
+    for (size_t i = 0; i < nn && st == NEXP_OK; i++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        nexp_field *img = NULL;
+        if ((st = nexp_field_read(path, &img, err)) != NEXP_OK) {
+            break;
+        }
+        if (img->width >= PHOTO_MIN_SIDE && img->height >= PHOTO_MIN_SIDE) {
+            st = to_rgb(img, &d->photos[d->nphotos], err);
+            d->nphotos += st == NEXP_OK;
+        }
+        nexp_field_free(img);
+    }
+    free_names(names, nn);
+    if (st == NEXP_OK && d->nphotos == 0) {
+        st = nexp_error_set(err, NEXP_ERR_EMPTY, "photos:%s: no PNG, PPM or PGM image of at least %d x %d pixels",
+                            dir, PHOTO_MIN_SIDE, PHOTO_MIN_SIDE);
+    }
+    if (st != NEXP_OK) {
+        nexp_flowdata_free(d);
+        *out = NULL;
+        return st;
+    }
+    d->scene.photos = (const nexp_field *const *)d->photos;
+    d->scene.nphotos = d->nphotos;
+    return NEXP_OK;
+}
+
 nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_error *err)
 {
     *out = NULL;
@@ -152,54 +268,29 @@ nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_err
         }
         return st;
     }
-    DIR *dp = opendir(source);
-    if (dp == NULL) {
-        return nexp_error_set(err, NEXP_ERR_IO,
-                              "%s: cannot open the data folder (not 'synthetic', 'synthetic-edges', 'synthetic-fast' "
-                              "and not a folder)",
-                              source);
+    if (strncmp(source, "photos:", 7) == 0) {
+        return open_photos(out, source + 7, err);
     }
     char **names = NULL;
-    size_t nn = 0, ncap = 0;
-    nexp_status st = NEXP_OK;
-    struct dirent *de;
-    while ((de = readdir(dp)) != NULL) {
-        if (!ends_with(de->d_name, ".flo")) {
-            continue;
-        }
-        if (nn == ncap) {
-            ncap = ncap ? 2 * ncap : 64;
-            char **nnames = realloc(names, ncap * sizeof *nnames);
-            if (nnames == NULL) {
-                st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory listing %s", source);
-                break;
-            }
-            names = nnames;
-        }
-        if ((names[nn] = strdup(de->d_name)) == NULL) {
-            st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory listing %s", source);
-            break;
-        }
-        nn++;
+    size_t nn = 0;
+    nexp_status st = list_dir(source, ".flo", &names, &nn, err);
+    if (st == NEXP_ERR_IO) {
+        return nexp_error_set(err, NEXP_ERR_IO,
+                              "%s: cannot open the data folder (not 'synthetic', 'synthetic-edges', 'synthetic-fast', "
+                              "'photos:DIR' and not a folder)",
+                              source);
     }
-    closedir(dp);
     nexp_flowdata *d = NULL;
     if (st == NEXP_OK && (d = calloc(1, sizeof *d)) == NULL) {
         st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory opening a data set");
     }
     if (st == NEXP_OK) {
-        if (nn > 1) {
-            qsort(names, nn, sizeof *names, cmp_str);
-        }
         size_t cap = 0;
         for (size_t i = 0; i < nn && st == NEXP_OK; i++) {
             st = pair_flo(d, &cap, source, names[i], err);
         }
     }
-    for (size_t i = 0; i < nn; i++) {
-        free(names[i]);
-    }
-    free(names);
+    free_names(names, nn);
     if (st == NEXP_OK && d->n == 0) {
         st = nexp_error_set(err, NEXP_ERR_EMPTY,
                             "%s: no image + .flo pairs (looked for flow_N.flo with clean/frame_N.png, "
@@ -212,6 +303,11 @@ nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_err
     }
     *out = d;
     return NEXP_OK;
+}
+
+const nexp_scene_options *nexp_flowdata_scene(const nexp_flowdata *d)
+{
+    return d->synthetic ? &d->scene : NULL;
 }
 
 size_t nexp_flowdata_count(const nexp_flowdata *d)

@@ -60,11 +60,15 @@ typedef struct nexp_flow_sample {
 /* source: "synthetic" (scenes from nexp_scene_generate with default options), "synthetic-edges" (the
  * same with options.edges = 1: colour edges that are no motion boundaries), "synthetic-fast" (40 % of
  * the scenes have 1..4 layers of half the size moving up to twice as fast: a few objects far faster
- * than the rest, as in FlyingChairs; the others as "synthetic") or a folder path. */
+ * than the rest, as in FlyingChairs; the others as "synthetic"), "photos:DIR" (as "synthetic" with
+ * options.photos: every PNG/PPM/PGM in DIR of at least 32 x 32 pixels, loaded once and held by the
+ * data set; smaller images are skipped, a folder without a usable one is an error) or a folder path. */
 nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_error *err);
 /* Synthetic source with explicit scene options (width/height are replaced by the crop). */
 nexp_status nexp_flowdata_open_synthetic(nexp_flowdata **out, const nexp_scene_options *opt, nexp_error *err);
 void nexp_flowdata_free(nexp_flowdata *d);
+/* Scene options of a synthetic source (photos included, owned by the data set); NULL for a folder. */
+const nexp_scene_options *nexp_flowdata_scene(const nexp_flowdata *d);
 /* Number of image/flow pairs of a folder source; 0 for the (unbounded) synthetic source. */
 size_t nexp_flowdata_count(const nexp_flowdata *d);
 /* Paths of pair i of a folder source (owned by the data set). */

@@ -14,9 +14,14 @@
  * blurred ([1 2 1]^2 on both frames, soft edges as a camera makes them): patches and decals give
  * colour edges that are no motion boundaries (with edges = 0 every strong colour edge is a flow
  * jump), so a model trained on such scenes must learn which image edges to trust.
+ * With options.photos (FlyingChairs-style: photographs behind rendered objects) the background and
+ * about half of the foreground layers show a randomly placed, scaled (0.5..1.5) and rotated part of
+ * one of the photos, mirrored at the photo's borders and sampled bilinearly, instead of the
+ * procedural texture.
  * Frame 1 shows every layer at its own position; frame 2 is rendered by backward warping: the colour
  * at y is the layer texture at the pre-image of y, with the texture evaluated exactly (the value
- * noise is a smooth interpolation of a random lattice, so no resampling error enters). The flow at
+ * noise is a smooth interpolation of a random lattice, and a photo texture the bilinear interpolation
+ * of its pixels, so no resampling error enters). The flow at
  * x is the motion of the topmost layer at x in frame 1, exact to float precision; x is occluded when
  * its image in frame 2 falls outside the frame or under another layer.
  *
@@ -45,9 +50,12 @@ typedef struct nexp_scene_options {
     int edges;              /* 1: patches, decals and blur (below); 0: without them */
     double layer_size;      /* largest layer radius / smaller frame side, 0 < . <= 1; radii are drawn
                                from [layer_size / 4, layer_size] */
+    const nexp_field *const *photos; /* NULL, or nphotos RGB images (3 channels, 0..255, at least 2 x 2),
+                                        borrowed: textures of the background and about half of the layers */
+    int nphotos;
 } nexp_scene_options;
 
-#define NEXP_SCENE_OPTIONS_INIT { 256, 192, -1, 8.0, 0.06, 0, 0.4 }
+#define NEXP_SCENE_OPTIONS_INIT { 256, 192, -1, 8.0, 0.06, 0, 0.4, NULL, 0 }
 
 typedef struct nexp_scene {
     nexp_field *frame1;    /* (3, H, W) RGB, 0..255, kind image, bit depth 8 */

@@ -10,6 +10,11 @@
 /* Probability that a foreground layer moves with a layer below it, and that the frames are blurred. */
 #define SCENE_SHARE_MOTION 0.35
 #define SCENE_BLUR 0.5
+/* With photos: probability that a foreground layer shows a photo (the background always does), and
+ * the range of the photo's pixels per scene pixel. */
+#define SCENE_PHOTO_LAYER 0.5
+#define SCENE_PHOTO_SCALE_MIN 0.5
+#define SCENE_PHOTO_SCALE_MAX 1.5
 
 typedef struct layer {
     /* shape, in frame-1 coordinates; the background (index 0) covers everything */
@@ -20,6 +25,9 @@ typedef struct layer {
     double base[3], grad[3][2], noise_amp[3], noise_freq, stripe_amp[3], stripe_kx, stripe_ky, stripe_phase;
     double patch_amp[3], patch_freq;
     uint64_t noise_seed;
+    /* or a photo: photo point (ph_x, ph_y) + ph_a (x - c) for the layer point x */
+    const nexp_field *photo;
+    double ph_x, ph_y, ph_a[2][2];
     /* motion x -> c + t + (I + M)(x - c) about the motion centre c = (mx, my), and its inverse */
     double mx, my, tx, ty, m[2][2], inv[2][2];
 } layer;
@@ -89,8 +97,39 @@ static int layer_contains(const layer *l, double x, double y)
     return inside;
 }
 
+/* t reflected into [0, n - 1] (mirrored copies of the photo tile the plane). */
+static double mirror(double t, int n)
+{
+    double period = 2.0 * (n - 1);
+    t = fmod(t, period);
+    if (t < 0.0) {
+        t += period;
+    }
+    return t > n - 1 ? period - t : t;
+}
+
+static void photo_color(const layer *l, double x, double y, float rgb[3])
+{
+    const nexp_field *p = l->photo;
+    double dx = x - l->cx, dy = y - l->cy;
+    double u = mirror(l->ph_x + l->ph_a[0][0] * dx + l->ph_a[0][1] * dy, p->width);
+    double v = mirror(l->ph_y + l->ph_a[1][0] * dx + l->ph_a[1][1] * dy, p->height);
+    int x0 = (int)u, y0 = (int)v;
+    int x1 = x0 + 1 < p->width ? x0 + 1 : x0, y1 = y0 + 1 < p->height ? y0 + 1 : y0;
+    double sx = u - x0, sy = v - y0;
+    for (int c = 0; c < 3; c++) {
+        const float *r0 = nexp_field_row(p, c, y0), *r1 = nexp_field_row(p, c, y1);
+        double top = r0[x0] + sx * (r0[x1] - r0[x0]), bot = r1[x0] + sx * (r1[x1] - r1[x0]);
+        rgb[c] = (float)(top + sy * (bot - top));
+    }
+}
+
 static void layer_color(const layer *l, double x, double y, float rgb[3])
 {
+    if (l->photo != NULL) {
+        photo_color(l, x, y, rgb);
+        return;
+    }
     double n = fractal_noise(l->noise_seed, x, y, l->noise_freq);
     double n2 = fractal_noise(l->noise_seed ^ 0x5bd1e995ULL, x, y, l->noise_freq * 1.7);
     double stripe = sin(l->stripe_kx * x + l->stripe_ky * y + l->stripe_phase);
@@ -232,6 +271,19 @@ static void make_layer(layer *l, nexp_rng *rng, int background, int w, int h, co
     l->inv[0][1] = -b / det;
     l->inv[1][0] = -c / det;
     l->inv[1][1] = a / det;
+    /* drawn last, and only with photos, so that scenes without them stay the same bit for bit */
+    l->photo = NULL;
+    if (o->nphotos > 0 && (background || nexp_rng_uniform(rng) < SCENE_PHOTO_LAYER)) {
+        l->photo = o->photos[nexp_rng_below(rng, (uint64_t)o->nphotos)];
+        double scale = nexp_rng_range(rng, SCENE_PHOTO_SCALE_MIN, SCENE_PHOTO_SCALE_MAX);
+        double turn = nexp_rng_range(rng, 0.0, 2.0 * M_PI);
+        l->ph_x = nexp_rng_range(rng, 0.0, l->photo->width - 1);
+        l->ph_y = nexp_rng_range(rng, 0.0, l->photo->height - 1);
+        l->ph_a[0][0] = scale * cos(turn);
+        l->ph_a[0][1] = -scale * sin(turn);
+        l->ph_a[1][0] = scale * sin(turn);
+        l->ph_a[1][1] = scale * cos(turn);
+    }
 }
 
 void nexp_scene_free(nexp_scene *s)
@@ -270,6 +322,16 @@ nexp_status nexp_scene_generate(const nexp_scene_options *opt, uint64_t seed, ne
     }
     if (!(o.max_deformation >= 0.0 && o.max_deformation <= 0.3)) {
         return nexp_error_set(err, NEXP_ERR_ARG, "scene max_deformation %g: must be in [0, 0.3]", o.max_deformation);
+    }
+    if (o.nphotos < 0 || (o.nphotos > 0 && o.photos == NULL)) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "scene photos: %d given without a list", o.nphotos);
+    }
+    for (int i = 0; i < o.nphotos; i++) {
+        const nexp_field *p = o.photos[i];
+        if (p == NULL || p->channels != 3 || p->width < 2 || p->height < 2) {
+            return nexp_error_set(err, NEXP_ERR_ARG, "scene photo %d: must be an RGB image of at least 2 x 2 pixels",
+                                  i);
+        }
     }
     nexp_status st = nexp_field_check_dims(o.width, o.height, 3, err);
     if (st != NEXP_OK) {

@@ -1,7 +1,9 @@
 /* Training data for flow inpainting: synthetic and folder sources, crops, flips, masks. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nexp.h"
 #include "nexp_flowdata.h"
@@ -240,10 +242,90 @@ static void synthetic_fast_scenes_move_faster(void)
     nexp_flowdata_free(fast);
 }
 
+static void write_png(const char *dir, const char *name, int w, int h, int channels, float value)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    nexp_field *f = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_field_create(&f, w, h, channels, NULL), NEXP_OK);
+    nexp_field_fill(f, value);
+    f->kind = NEXP_KIND_IMAGE;
+    f->bit_depth = 8;
+    CU_ASSERT_EQUAL_FATAL(nexp_field_write(path, f, NULL), NEXP_OK);
+    nexp_field_free(f);
+}
+
+/* "photos:DIR" loads the PNG/PPM images of DIR (grey ones as RGB, icons below 32 x 32 skipped) as
+ * textures of synthetic scenes; a folder without a usable photo is an error. */
+static void photo_folders_texture_synthetic_scenes(void)
+{
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s", nexp_test_tmp("photos"));
+    mkdir(dir, 0777);
+    write_png(dir, "grey.png", 64, 48, 1, 90.0f);
+    write_png(dir, "icon.png", 16, 16, 3, 10.0f);
+    snprintf(path, sizeof path, "%s/notes.txt", dir); /* not an image name: ignored */
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("not a photo\n", f);
+    fclose(f);
+    char source[4200];
+    snprintf(source, sizeof source, "photos:%s", dir);
+    nexp_flowdata *d = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_open(&d, source, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(nexp_flowdata_count(d), 0);
+    const nexp_scene_options *so = nexp_flowdata_scene(d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(so);
+    CU_ASSERT_EQUAL_FATAL(so->nphotos, 1);
+    CU_ASSERT_EQUAL(so->photos[0]->channels, 3);
+    CU_ASSERT_EQUAL(nexp_field_get(so->photos[0], 2, 5, 5), 90.0f);
+    /* scenes with only the background show the grey photo everywhere */
+    nexp_sample_options sample = NEXP_SAMPLE_OPTIONS_INIT;
+    sample.crop = 32;
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 2);
+    nexp_flow_sample s;
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &sample, &rng, &s, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(s.image->width, 32);
+    size_t grey = 0;
+    for (int y = 0; y < 32; y++) {
+        for (int x = 0; x < 32; x++) {
+            grey += nexp_field_get(s.image, 0, x, y) == 90.0f;
+        }
+    }
+    CU_ASSERT(grey > 0); /* the background, where no procedural layer covers it */
+    nexp_flow_sample_clear(&s);
+    nexp_flowdata_free(d);
+
+    snprintf(path, sizeof path, "%s/grey.png", dir);
+    remove(path);
+    CU_ASSERT_EQUAL(nexp_flowdata_open(&d, source, &err), NEXP_ERR_EMPTY);
+    CU_ASSERT(strstr(err.msg, "32 x 32") != NULL);
+    CU_ASSERT_PTR_NULL(d);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_flowdata_open(&d, "photos:/nonexistent/nexp", &err), NEXP_ERR_IO);
+    CU_ASSERT(strstr(err.msg, "photos:/nonexistent/nexp") != NULL);
+    nexp_error_clear(&err);
+    write_png(dir, "broken.png", 40, 40, 3, 10.0f); /* a truncated photo is an error naming it */
+    snprintf(path, sizeof path, "%s/broken.png", dir);
+    CU_ASSERT_EQUAL(truncate(path, 60), 0);
+    CU_ASSERT_NOT_EQUAL(nexp_flowdata_open(&d, source, &err), NEXP_OK);
+    CU_ASSERT(strstr(err.msg, "broken.png") != NULL);
+    CU_ASSERT_PTR_NULL(d);
+    const char *names[3] = { "broken.png", "icon.png", "notes.txt" };
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        remove(path);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
         { "synthetic_fast_scenes_move_faster", synthetic_fast_scenes_move_faster },
+        { "photo_folders_texture_synthetic_scenes", photo_folders_texture_synthetic_scenes },
         { "synthetic_samples_are_reproducible_from_the_rng_state",
           synthetic_samples_are_reproducible_from_the_rng_state },
         { "photometric_changes_alter_only_the_image", photometric_changes_alter_only_the_image },

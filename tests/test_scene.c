@@ -125,6 +125,69 @@ static void frame2_at_x_plus_flow_matches_frame1_at_visible_pixels(void)
     }
 }
 
+/* A smooth RGB "photo" (low-frequency waves): bilinear resampling of frame 2 stays accurate on it. */
+static nexp_field *smooth_photo(int w, int h, double phase)
+{
+    nexp_field *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_field_create(&p, w, h, 3, NULL), NEXP_OK);
+    for (int c = 0; c < 3; c++) {
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                nexp_field_row(p, c, y)[x] =
+                    (float)(127.5 + 60.0 * sin(0.35 * x + phase + c) + 60.0 * cos(0.27 * y - 2.0 * phase + c));
+            }
+        }
+    }
+    return p;
+}
+
+static void photo_textures_show_the_photos_and_keep_frames_consistent_with_the_flow(void)
+{
+    nexp_field *photos[2] = { smooth_photo(90, 70, 0.0), smooth_photo(40, 40, 1.0) };
+    nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
+    o.width = 120;
+    o.height = 90;
+    o.photos = (const nexp_field *const *)photos;
+    o.nphotos = 2;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        nexp_scene *s = NULL, *t = NULL;
+        CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, seed, &s, NULL), NEXP_OK);
+        CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, seed, &t, NULL), NEXP_OK);
+        CU_ASSERT(nexp_test_fields_identical(s->frame1, t->frame1));
+        CU_ASSERT(nexp_test_fields_identical(s->frame2, t->frame2));
+        size_t n = 0;
+        double e_true = warp_error(s, 1.0, &n), e_zero = warp_error(s, 0.0, &n);
+        CU_ASSERT(e_true < 2.5);
+        CU_ASSERT(e_zero > 3.0 * e_true);
+        nexp_scene_free(s);
+        nexp_scene_free(t);
+    }
+    /* the background alone shows one of the photos, drawn at random: with the constant one both
+     * frames are that colour everywhere */
+    o.layers = 0;
+    nexp_field_fill(photos[1], 77.0f);
+    int constant = 0;
+    nexp_scene *s = NULL;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, seed, &s, NULL), NEXP_OK);
+        nexp_stats st;
+        nexp_field_stats(s->frame2, 1, &st, NULL);
+        constant += st.min == 77.0 && st.max == 77.0;
+        nexp_scene_free(s);
+    }
+    CU_ASSERT(constant > 0 && constant < 12);
+    /* a photo must be RGB */
+    photos[1]->channels = 1;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL(nexp_scene_generate(&o, 5, &s, &err), NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "photo") != NULL);
+    photos[1]->channels = 3;
+    o.photos = NULL;
+    CU_ASSERT_EQUAL(nexp_scene_generate(&o, 5, &s, NULL), NEXP_ERR_ARG);
+    nexp_field_free(photos[0]);
+    nexp_field_free(photos[1]);
+}
+
 static void occlusions_appear_where_layers_overlap_or_leave_the_frame(void)
 {
     nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
@@ -240,6 +303,8 @@ int main(void)
           scene_has_the_requested_size_channels_and_value_ranges },
         { "frame2_at_x_plus_flow_matches_frame1_at_visible_pixels",
           frame2_at_x_plus_flow_matches_frame1_at_visible_pixels },
+        { "photo_textures_show_the_photos_and_keep_frames_consistent_with_the_flow",
+          photo_textures_show_the_photos_and_keep_frames_consistent_with_the_flow },
         { "occlusions_appear_where_layers_overlap_or_leave_the_frame",
           occlusions_appear_where_layers_overlap_or_leave_the_frame },
         { "with_edges_many_colour_edges_are_no_motion_boundaries_and_without_none_are",

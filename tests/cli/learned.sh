@@ -22,6 +22,15 @@ check "train on scenes with edges that are no motion boundaries" 0 "$NEXP" train
   --iters 2 --val-every 2 --data synthetic-edges $TINY
 check "train on scenes with a few fast objects" 0 "$NEXP" train-inpaint --ckpt "$T/fast.h5" \
   --iters 2 --val-every 0 --data synthetic-fast $TINY
+mkdir -p "$T/photos"
+"$NEXP" scene --seed 3 --width 64 --height 64 --out-dir "$T/photoscene" >/dev/null 2>&1
+cp "$T/photoscene/frame1.png" "$T/photos/a.png"
+check "train on scenes in front of photos" 0 "$NEXP" train-inpaint --ckpt "$T/ph.h5" \
+  --iters 2 --val-every 0 --data "photos:$T/photos" $TINY
+check "an empty photo folder is refused" 1 "$NEXP" train-inpaint --ckpt "$T/ph2.h5" --iters 2 \
+  --data "photos:$T/photoscene/none" $TINY
+expect "the refusal names the folder" grep -q "photos:$T/photoscene/none" "$T/err"
+expect "no checkpoint is left" test ! -e "$T/ph2.h5"
 check "resume with the plain scenes is refused" 1 "$NEXP" train-inpaint --ckpt "$T/e.h5" --iters 3 --resume $TINY
 expect "the refusal names the data" grep -q "synthetic-edges" "$T/err"
 check "--photometric takes on or off" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --photometric yes
