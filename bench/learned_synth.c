@@ -3,9 +3,11 @@
  * the photometric changes of real footage (nexp_sample_options.photometric), and for scenes with
  * colour edges that are no motion boundaries (nexp_scene_options.edges) with those changes, and for
  * scenes the training never shows: one object moving up to twice as fast over its background (the
- * FlyingChairs situation: a few known vectors far from all others), with those changes.
+ * FlyingChairs situation: a few known vectors far from all others), with those changes, and scenes in
+ * front of photographs (nexp_scene_options.photos, FlyingChairs' construction) with those changes.
  *
- *   build/bench/learned_synth MODEL.h5 [MODEL2.h5 ...]        (env: SCENES, default 12; SIZE, default 160)
+ *   build/bench/learned_synth MODEL.h5 [MODEL2.h5 ...]        (env: SCENES, default 12; SIZE, default 160;
+ *                                                            PHOTOS, default python3-skimage's sample images)
  *
  * The scenes come from their own RNG stream (seed 4242, stream 3), which neither training (the
  * --seed stream) nor train-inpaint's validation (seed 7777, stream 1) draws from, at densities 1, 5
@@ -42,7 +44,10 @@ int main(int argc, char **argv)
             die(&err);
         }
     }
-    nexp_flowdata *synth[3] = { NULL, NULL, NULL };
+    const char *photos = getenv("PHOTOS") ? getenv("PHOTOS") : "/usr/lib/python3/dist-packages/skimage/data";
+    char photo_source[4096];
+    snprintf(photo_source, sizeof photo_source, "photos:%s", photos);
+    nexp_flowdata *synth[4] = { NULL, NULL, NULL, NULL };
     nexp_scene_options fast = NEXP_SCENE_OPTIONS_INIT;
     fast.layers = 1;
     fast.max_translation = 16.0;
@@ -51,9 +56,13 @@ int main(int argc, char **argv)
         nexp_flowdata_open_synthetic(&synth[2], &fast, &err) != NEXP_OK) {
         die(&err);
     }
-    enum { N_SETS = 4 };
-    const char *set_names[N_SETS] = { "clean", "photometric", "edges+photo", "fast+photo" };
-    const int set_data[N_SETS] = { 0, 0, 1, 2 };
+    if (nexp_flowdata_open(&synth[3], photo_source, &err) != NEXP_OK) {
+        fprintf(stderr, "learned_synth: %s (install python3-skimage or set PHOTOS to a folder of photos)\n", err.msg);
+        return 1;
+    }
+    enum { N_SETS = 5 };
+    const char *set_names[N_SETS] = { "clean", "photometric", "edges+photo", "fast+photo", "photos+photo" };
+    const int set_data[N_SETS] = { 0, 0, 1, 2, 3 };
     double mean[MAX_MODELS] = { 0.0 };
     const double dens[3] = { 0.01, 0.05, 0.10 };
     printf("%d held-out synthetic scenes of %d x %d; EPE (px), mean over scenes\n", scenes, size, size);
@@ -116,7 +125,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_models; i++) {
         nexp_learned_free(models[i]);
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         nexp_flowdata_free(synth[i]);
     }
     return 0;

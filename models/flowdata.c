@@ -12,12 +12,14 @@
 
 /* "synthetic-fast": this share of the scenes has 1..4 smaller layers moving up to twice as fast */
 #define SYNTH_FAST_SHARE 0.4
-/* "photos:DIR": smaller images are skipped */
+/* "photos:DIR": smaller images are skipped; "mixed:DIR": this share of the scenes is in front of photos */
 #define PHOTO_MIN_SIDE 32
+#define PHOTO_MIX_SHARE 0.5
 
 struct nexp_flowdata {
     int synthetic;
-    int fast_mix; /* synthetic-fast */
+    int fast_mix;  /* synthetic-fast */
+    int photo_mix; /* mixed:DIR */
     nexp_scene_options scene;
     nexp_field **photos; /* "photos:DIR": nphotos RGB images, owned; scene.photos points here */
     int nphotos;
@@ -205,15 +207,15 @@ static nexp_status list_dir(const char *dir, const char *suffixes, char ***names
 
 static nexp_status to_rgb(nexp_field *img, nexp_field **out, nexp_error *err);
 
-/* "photos:DIR": synthetic scenes textured with every PNG/PPM/PGM of DIR at least PHOTO_MIN_SIDE
- * pixels on each side (smaller ones, such as icons, are skipped). */
-static nexp_status open_photos(nexp_flowdata **out, const char *dir, nexp_error *err)
+/* "photos:DIR" (source): synthetic scenes textured with every PNG/PPM/PGM of DIR at least
+ * PHOTO_MIN_SIDE pixels on each side (smaller ones, such as icons, are skipped). */
+static nexp_status open_photos(nexp_flowdata **out, const char *source, const char *dir, nexp_error *err)
 {
     char **names = NULL;
     size_t nn = 0;
     nexp_status st = list_dir(dir, ".png|.PNG|.ppm|.PPM|.pgm|.PGM", &names, &nn, err);
     if (st == NEXP_ERR_IO) {
-        return nexp_error_set(err, NEXP_ERR_IO, "photos:%s: cannot open the photo folder", dir);
+        return nexp_error_set(err, NEXP_ERR_IO, "%s: cannot open the photo folder", source);
     }
     if (st == NEXP_OK) {
         st = nexp_flowdata_open_synthetic(out, NULL, err);
@@ -237,8 +239,8 @@ static nexp_status open_photos(nexp_flowdata **out, const char *dir, nexp_error 
     }
     free_names(names, nn);
     if (st == NEXP_OK && d->nphotos == 0) {
-        st = nexp_error_set(err, NEXP_ERR_EMPTY, "photos:%s: no PNG, PPM or PGM image of at least %d x %d pixels",
-                            dir, PHOTO_MIN_SIDE, PHOTO_MIN_SIDE);
+        st = nexp_error_set(err, NEXP_ERR_EMPTY, "%s: no PNG, PPM or PGM image of at least %d x %d pixels", source,
+                            PHOTO_MIN_SIDE, PHOTO_MIN_SIDE);
     }
     if (st != NEXP_OK) {
         nexp_flowdata_free(d);
@@ -269,7 +271,14 @@ nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_err
         return st;
     }
     if (strncmp(source, "photos:", 7) == 0) {
-        return open_photos(out, source + 7, err);
+        return open_photos(out, source, source + 7, err);
+    }
+    if (strncmp(source, "mixed:", 6) == 0) {
+        nexp_status st = open_photos(out, source, source + 6, err);
+        if (st == NEXP_OK) {
+            (*out)->photo_mix = 1;
+        }
+        return st;
     }
     char **names = NULL;
     size_t nn = 0;
@@ -277,7 +286,7 @@ nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_err
     if (st == NEXP_ERR_IO) {
         return nexp_error_set(err, NEXP_ERR_IO,
                               "%s: cannot open the data folder (not 'synthetic', 'synthetic-edges', 'synthetic-fast', "
-                              "'photos:DIR' and not a folder)",
+                              "'photos:DIR', 'mixed:DIR' and not a folder)",
                               source);
     }
     nexp_flowdata *d = NULL;
@@ -570,6 +579,9 @@ nexp_status nexp_flowdata_draw(const nexp_flowdata *d, const nexp_sample_options
             so.layers = 1 + (int)nexp_rng_below(rng, 4);
             so.max_translation *= 2.0;
             so.layer_size *= 0.5;
+        }
+        if (d->photo_mix && nexp_rng_uniform(rng) >= PHOTO_MIX_SHARE) {
+            so.nphotos = 0;
         }
         nexp_scene *scene = NULL;
         if ((st = nexp_scene_generate(&so, nexp_rng_u64(rng), &scene, err)) != NEXP_OK) {

@@ -62,7 +62,8 @@ typedef struct nexp_flow_sample {
  * the scenes have 1..4 layers of half the size moving up to twice as fast: a few objects far faster
  * than the rest, as in FlyingChairs; the others as "synthetic"), "photos:DIR" (as "synthetic" with
  * options.photos: every PNG/PPM/PGM in DIR of at least 32 x 32 pixels, loaded once and held by the
- * data set; smaller images are skipped, a folder without a usable one is an error) or a folder path. */
+ * data set; smaller images are skipped, a folder without a usable one is an error), "mixed:DIR" (half of
+ * the scenes as "photos:DIR", half as "synthetic") or a folder path. */
 nexp_status nexp_flowdata_open(nexp_flowdata **out, const char *source, nexp_error *err);
 /* Synthetic source with explicit scene options (width/height are replaced by the crop). */
 nexp_status nexp_flowdata_open_synthetic(nexp_flowdata **out, const nexp_scene_options *opt, nexp_error *err);

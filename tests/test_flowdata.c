@@ -256,7 +256,8 @@ static void write_png(const char *dir, const char *name, int w, int h, int chann
 }
 
 /* "photos:DIR" loads the PNG/PPM images of DIR (grey ones as RGB, icons below 32 x 32 skipped) as
- * textures of synthetic scenes; a folder without a usable photo is an error. */
+ * textures of synthetic scenes, "mixed:DIR" uses them in about half of the scenes; a folder without a
+ * usable photo is an error. */
 static void photo_folders_texture_synthetic_scenes(void)
 {
     char dir[4096], path[4200];
@@ -297,6 +298,25 @@ static void photo_folders_texture_synthetic_scenes(void)
     CU_ASSERT(grey > 0); /* the background, where no procedural layer covers it */
     nexp_flow_sample_clear(&s);
     nexp_flowdata_free(d);
+
+    /* "mixed:DIR": about half of the scenes are in front of the photo, the others procedural */
+    snprintf(source, sizeof source, "mixed:%s", dir);
+    CU_ASSERT_EQUAL_FATAL(nexp_flowdata_open(&d, source, &err), NEXP_OK);
+    int in_front = 0;
+    for (int i = 0; i < 20; i++) {
+        CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &sample, &rng, &s, &err), NEXP_OK);
+        size_t n90 = 0;
+        for (int y = 0; y < 32; y++) {
+            for (int x = 0; x < 32; x++) {
+                n90 += nexp_field_get(s.image, 0, x, y) == 90.0f && nexp_field_get(s.image, 1, x, y) == 90.0f;
+            }
+        }
+        in_front += n90 > 0;
+        nexp_flow_sample_clear(&s);
+    }
+    CU_ASSERT(in_front >= 4 && in_front <= 16);
+    nexp_flowdata_free(d);
+    snprintf(source, sizeof source, "photos:%s", dir);
 
     snprintf(path, sizeof path, "%s/grey.png", dir);
     remove(path);

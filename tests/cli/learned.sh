@@ -27,6 +27,8 @@ mkdir -p "$T/photos"
 cp "$T/photoscene/frame1.png" "$T/photos/a.png"
 check "train on scenes in front of photos" 0 "$NEXP" train-inpaint --ckpt "$T/ph.h5" \
   --iters 2 --val-every 0 --data "photos:$T/photos" $TINY
+check "train on a mix of photo and procedural scenes" 0 "$NEXP" train-inpaint --ckpt "$T/mix.h5" \
+  --iters 2 --val-every 0 --data "mixed:$T/photos" $TINY
 check "an empty photo folder is refused" 1 "$NEXP" train-inpaint --ckpt "$T/ph2.h5" --iters 2 \
   --data "photos:$T/photoscene/none" $TINY
 expect "the refusal names the folder" grep -q "photos:$T/photoscene/none" "$T/err"
