@@ -55,9 +55,11 @@ static void usage(FILE *out)
             "  --threads N        OpenMP threads                         [default: all cores]\n"
             "  -q, --quiet        no progress\n"
             "  -h, --help         this help\n\n"
-            "Example (the shipped model data/inpaint-model.h5, 22.5 min on one core):\n"
+            "Example (the shipped model data/inpaint-model.h5, 19 min on one core; the photos\n"
+            "come with python3-skimage):\n"
             "  nexp train-inpaint --ckpt model.h5 --seed 1 --threads 1 --features 32 --steps 300 \\\n"
-            "                     --photometric on --flow-input on --iters 5000\n"
+            "                     --photometric on --flow-input on --iters 5000 \\\n"
+            "                     --data mixed:/usr/lib/python3/dist-packages/skimage/data\n"
             "  nexp inpaint --method learned --model model.h5 --flow F.flo --mask M.png \\\n"
             "               --image REF.png --out dense.flo\n",
             d.val_count, d.sample.density_min, d.sample.density_max, d.iters, d.batch, d.sample.crop, d.lr,
