@@ -255,6 +255,19 @@ static void write_png(const char *dir, const char *name, int w, int h, int chann
     nexp_field_free(f);
 }
 
+/* Pixels of an RGB image whose three channels all equal v. */
+static size_t grey_pixels(const nexp_field *img, float v)
+{
+    size_t n = 0;
+    for (int y = 0; y < img->height; y++) {
+        for (int x = 0; x < img->width; x++) {
+            n += nexp_field_get(img, 0, x, y) == v && nexp_field_get(img, 1, x, y) == v &&
+                 nexp_field_get(img, 2, x, y) == v;
+        }
+    }
+    return n;
+}
+
 /* "photos:DIR" loads the PNG/PPM images of DIR (grey ones as RGB, icons below 32 x 32 skipped) as
  * textures of synthetic scenes, "mixed:DIR" uses them in about half of the scenes; a folder without a
  * usable photo is an error. */
@@ -281,7 +294,7 @@ static void photo_folders_texture_synthetic_scenes(void)
     CU_ASSERT_EQUAL_FATAL(so->nphotos, 1);
     CU_ASSERT_EQUAL(so->photos[0]->channels, 3);
     CU_ASSERT_EQUAL(nexp_field_get(so->photos[0], 2, 5, 5), 90.0f);
-    /* scenes with only the background show the grey photo everywhere */
+    /* the background shows the grey photo wherever no layer covers it */
     nexp_sample_options sample = NEXP_SAMPLE_OPTIONS_INIT;
     sample.crop = 32;
     nexp_rng rng;
@@ -289,13 +302,7 @@ static void photo_folders_texture_synthetic_scenes(void)
     nexp_flow_sample s;
     CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &sample, &rng, &s, &err), NEXP_OK);
     CU_ASSERT_EQUAL(s.image->width, 32);
-    size_t grey = 0;
-    for (int y = 0; y < 32; y++) {
-        for (int x = 0; x < 32; x++) {
-            grey += nexp_field_get(s.image, 0, x, y) == 90.0f;
-        }
-    }
-    CU_ASSERT(grey > 0); /* the background, where no procedural layer covers it */
+    CU_ASSERT(grey_pixels(s.image, 90.0f) > 0);
     nexp_flow_sample_clear(&s);
     nexp_flowdata_free(d);
 
@@ -305,13 +312,7 @@ static void photo_folders_texture_synthetic_scenes(void)
     int in_front = 0;
     for (int i = 0; i < 20; i++) {
         CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &sample, &rng, &s, &err), NEXP_OK);
-        size_t n90 = 0;
-        for (int y = 0; y < 32; y++) {
-            for (int x = 0; x < 32; x++) {
-                n90 += nexp_field_get(s.image, 0, x, y) == 90.0f && nexp_field_get(s.image, 1, x, y) == 90.0f;
-            }
-        }
-        in_front += n90 > 0;
+        in_front += grey_pixels(s.image, 90.0f) > 0;
         nexp_flow_sample_clear(&s);
     }
     CU_ASSERT(in_front >= 4 && in_front <= 16);
