@@ -165,7 +165,7 @@ static nexp_status list_dir(const char *dir, const char *suffixes, char ***names
     size_t cap = 0;
     nexp_status st = NEXP_OK;
     struct dirent *de;
-    while ((de = readdir(dp)) != NULL && st == NEXP_OK) {
+    while ((de = readdir(dp)) != NULL) {
         int match = 0;
         for (const char *s = suffixes; *s != '\0' && !match;) {
             size_t len = strcspn(s, "|");
