@@ -32,6 +32,7 @@ static void usage(FILE *out)
             "  --photos DIR       texture the background and about half of the layers with\n"
             "                     parts of the PNG/PPM photos in DIR (scaled 0.5-1.5, rotated),\n"
             "                     as FlyingChairs puts objects in front of photographs\n"
+            CLI_MAX_MEMORY_HELP
             "  -h, --help         this help\n\n"
             "Example:\n"
             "  nexp scene --seed 7 --width 320 --height 240 --out-dir scene7\n"
@@ -62,6 +63,7 @@ static int cmd_scene(int argc, char **argv)
                                           { "max-motion", required_argument, NULL, 'm' },
                                           { "deformation", required_argument, NULL, 'd' },
                                           { "photos", required_argument, NULL, 'p' },
+                                          { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
@@ -94,6 +96,9 @@ static int cmd_scene(int argc, char **argv)
             break;
         case 'p':
             photos = optarg;
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory("scene", optarg);
             break;
         case 'h':
             usage(stdout);

@@ -54,6 +54,7 @@ static void usage(FILE *out)
             "                     rendering); the flow is untouched          [default: %s]\n"
             "  --threads N        OpenMP threads                         [default: all cores]\n"
             "  -q, --quiet        no progress\n"
+            CLI_MAX_MEMORY_HELP
             "  -h, --help         this help\n\n"
             "Example (the shipped model data/inpaint-model.h5, 19 min on one core; the photos\n"
             "come with python3-skimage):\n"
@@ -125,6 +126,7 @@ static int cmd_train_inpaint(int argc, char **argv)
                                           { "photometric", required_argument, NULL, O_PHOTO },
                                           { "flow-input", required_argument, NULL, O_FLOWIN },
                                           { "quiet", no_argument, NULL, 'q' },
+                                          { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     nexp_train_options o = NEXP_TRAIN_OPTIONS_INIT;
@@ -188,6 +190,9 @@ static int cmd_train_inpaint(int argc, char **argv)
             break;
         case 'q':
             quiet = 1;
+            break;
+        case CLI_OPT_MAX_MEMORY:
+            cli_set_max_memory("train-inpaint", optarg);
             break;
         case 'h':
             usage(stdout);
