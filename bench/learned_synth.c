@@ -125,7 +125,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_models; i++) {
         nexp_learned_free(models[i]);
     }
-    for (int i = 0; i < 4; i++) {
+    for (size_t i = 0; i < sizeof synth / sizeof synth[0]; i++) {
         nexp_flowdata_free(synth[i]);
     }
     return 0;

@@ -32,7 +32,7 @@ static void usage(FILE *out)
             "                     the background and half of the objects show parts of the\n"
             "                     PNG/PPM photos in DIR, e.g. python3-skimage's\n"
             "                     /usr/lib/python3/dist-packages/skimage/data), 'mixed:DIR'\n"
-            "                     (half of the scenes so, half 'synthetic') or a folder\n"
+            "                     (half of the scenes as photos:DIR, half as 'synthetic') or a folder\n"
             "                     of image + .flo pairs (Sintel clean/frame_N.png + flow_N.flo,\n"
             "                     FlyingChairs N_img1.ppm + N_flow.flo)         [default: synthetic]\n"
             "  --density LO:HI    mask density range                      [default: %g:%g]\n"

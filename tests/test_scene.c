@@ -125,7 +125,7 @@ static void frame2_at_x_plus_flow_matches_frame1_at_visible_pixels(void)
     }
 }
 
-/* A smooth RGB "photo" (low-frequency waves): bilinear resampling of frame 2 stays accurate on it. */
+/* A smooth RGB "photo" (waves of about 20 px period): bilinear resampling of frame 2 stays accurate on it. */
 static nexp_field *smooth_photo(int w, int h, double phase)
 {
     nexp_field *p = NULL;
