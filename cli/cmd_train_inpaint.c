@@ -56,10 +56,10 @@ static void usage(FILE *out)
             "  -q, --quiet        no progress\n"
             CLI_MAX_MEMORY_HELP
             "  -h, --help         this help\n\n"
-            "Example (the shipped model data/inpaint-model.h5, 19 min on one core; the photos\n"
+            "Example (the shipped model data/inpaint-model.h5, 1 h 18 min on one core; the photos\n"
             "come with python3-skimage):\n"
             "  nexp train-inpaint --ckpt model.h5 --seed 1 --threads 1 --features 32 --steps 300 \\\n"
-            "                     --photometric on --flow-input on --iters 5000 \\\n"
+            "                     --photometric on --flow-input on --iters 10000 --batch 8 \\\n"
             "                     --data mixed:/usr/lib/python3/dist-packages/skimage/data\n"
             "  nexp inpaint --method learned --model model.h5 --flow F.flo --mask M.png \\\n"
             "               --image REF.png --out dense.flo\n",
