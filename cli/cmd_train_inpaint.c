@@ -52,12 +52,16 @@ static void usage(FILE *out)
             "  --photometric on|off  random contrast, brightness, gamma, colour gains, blur and\n"
             "                     noise on the training images (real footage is not a clean\n"
             "                     rendering); the flow is untouched          [default: %s]\n"
-            "  --threads N        OpenMP threads                         [default: all cores]\n"
+            "  --threads N        OpenMP threads; each step spreads its batch over them. A run's\n"
+            "                     bits depend on N (the gradient is summed per thread), so\n"
+            "                     --resume with the same N to continue bit-identically\n"
+            "                                                            [default: all cores]\n"
             "  -q, --quiet        no progress\n"
             CLI_MAX_MEMORY_HELP
             "  -h, --help         this help\n\n"
             "Example (the shipped model data/inpaint-model.h5, 1 h 18 min on one core; the photos\n"
-            "come with python3-skimage):\n"
+            "come with python3-skimage; --threads 2 trains about 1.8 times as fast, but not to\n"
+            "the same bits):\n"
             "  nexp train-inpaint --ckpt model.h5 --seed 1 --threads 1 --features 32 --steps 300 \\\n"
             "                     --photometric on --flow-input on --iters 10000 --batch 8 \\\n"
             "                     --data mixed:/usr/lib/python3/dist-packages/skimage/data\n"
@@ -220,11 +224,17 @@ static int cmd_train_inpaint(int argc, char **argv)
     }
     if (!quiet) {
         fprintf(stderr, "nexp train-inpaint: %s model (%zu parameters: %d features, %d levels x %d steps, %s-fed), "
-                        "data %s, crop %d, batch %d, density %g:%g, photometric %s, from step %ld to %ld\n",
+                        "data %s, crop %d, batch %d on %d thread(s), density %g:%g, photometric %s, from step %ld "
+                        "to %ld\n",
                 resume ? "resuming a" : "new", t->model->n_params, t->model->spec.features, t->model->spec.levels,
                 t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image", o.data, o.sample.crop,
-                o.batch, o.sample.density_min, o.sample.density_max, o.sample.photometric ? "on" : "off", t->iter,
+                o.batch, nexp_trainer_batch_threads(t), o.sample.density_min, o.sample.density_max, o.sample.photometric ? "on" : "off", t->iter,
                 o.iters);
+    }
+    if (resume && t->ckpt_threads != nexp_trainer_batch_threads(t)) {
+        fprintf(stderr, "nexp train-inpaint: warning: the checkpoint split its batches over %d thread(s), this run "
+                        "over %d: training goes on, but not bit-identically to an uninterrupted run (--threads %d "
+                        "would be)\n", t->ckpt_threads, nexp_trainer_batch_threads(t), t->ckpt_threads);
     }
     cli_catch_interrupts();
     nexp_progress *p = nexp_progress_create("train-inpaint", o.iters - t->iter > 0 ? o.iters - t->iter : 1,

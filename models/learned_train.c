@@ -1,4 +1,5 @@
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,25 +130,65 @@ nexp_status nexp_trainer_create(nexp_trainer **out, const nexp_train_options *op
     return NEXP_OK;
 }
 
+/* The batch's samples, drawn in order from the trainer's stream, are split into T contiguous parts
+ * (T = threads, at most B). Part 0 accumulates its gradient into the model's, part k > 0 into its
+ * own buffer, added in part order afterwards: for a given thread count the sum is always formed the
+ * same way, and on one thread it is the plain sample-by-sample accumulation. */
+int nexp_trainer_batch_threads(const nexp_trainer *t)
+{
+    return omp_get_max_threads() < t->opt.batch ? omp_get_max_threads() : t->opt.batch;
+}
+
 nexp_status nexp_trainer_step(nexp_trainer *t, double *loss, double *epe, nexp_error *err)
 {
-    nexp_learned_zero_grads(t->model);
-    double sl = 0.0, se = 0.0;
-    const int B = t->opt.batch;
+    const int B = t->opt.batch, T = nexp_trainer_batch_threads(t);
+    const size_t np = t->model->n_params;
+    nexp_flow_sample *s = calloc((size_t)B, sizeof *s);
+    double *le = calloc(2 * (size_t)B, sizeof *le);
+    nexp_error *errs = calloc((size_t)B, sizeof *errs);
+    float *part_grads = T > 1 ? calloc((size_t)(T - 1) * np, sizeof *part_grads) : NULL;
+    nexp_status st = NEXP_OK;
+    if (s == NULL || le == NULL || errs == NULL || (T > 1 && part_grads == NULL)) {
+        st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory for a training batch");
+        goto done;
+    }
     for (int b = 0; b < B; b++) {
-        nexp_flow_sample s;
-        nexp_status st = nexp_flowdata_draw(t->data, &t->opt.sample, &t->rng, &s, err);
-        if (st != NEXP_OK) {
-            return st;
+        if ((st = nexp_flowdata_draw(t->data, &t->opt.sample, &t->rng, &s[b], err)) != NEXP_OK) {
+            goto done;
         }
-        double l = 0.0, e = 0.0;
-        st = nexp_learned_loss_grad(t->model, s.image, s.flow, s.mask, 1.0 / B, &l, &e, err);
-        nexp_flow_sample_clear(&s);
-        if (st != NEXP_OK) {
-            return st;
+    }
+    nexp_learned_zero_grads(t->model);
+#pragma omp parallel num_threads(T) if (T > 1)
+    for (int k = omp_get_thread_num(); k < T; k += omp_get_num_threads()) {
+        nexp_learned part = *t->model;
+        if (k > 0) {
+            part.grads = part_grads + (size_t)(k - 1) * np;
         }
-        sl += l;
-        se += e;
+        for (int b = k * B / T; b < (k + 1) * B / T; b++) {
+            errs[b].code = nexp_learned_loss_grad(&part, s[b].image, s[b].flow, s[b].mask, 1.0 / B, &le[2 * b],
+                                                  &le[2 * b + 1], &errs[b]);
+            if (errs[b].code != NEXP_OK) {
+                break;
+            }
+        }
+    }
+    double sl = 0.0, se = 0.0;
+    for (int b = 0; b < B; b++) {
+        if (errs[b].code != NEXP_OK) {
+            st = errs[b].code;
+            if (err != NULL) {
+                *err = errs[b];
+            }
+            goto done;
+        }
+        sl += le[2 * b];
+        se += le[2 * b + 1];
+    }
+    for (int k = 1; k < T; k++) {
+        const float *g = part_grads + (size_t)(k - 1) * np;
+        for (size_t i = 0; i < np; i++) {
+            t->model->grads[i] += g[i];
+        }
     }
     if (loss != NULL) {
         *loss = sl / B;
@@ -156,7 +197,16 @@ nexp_status nexp_trainer_step(nexp_trainer *t, double *loss, double *epe, nexp_e
         *epe = se / B;
     }
     t->iter++;
-    return nexp_optim_step_f32(t->optim, t->model->params, t->model->grads, NULL, err);
+    st = nexp_optim_step_f32(t->optim, t->model->params, t->model->grads, NULL, err);
+done:
+    for (int b = 0; s != NULL && b < B; b++) {
+        nexp_flow_sample_clear(&s[b]);
+    }
+    free(s);
+    free(le);
+    free(errs);
+    free(part_grads);
+    return st;
 }
 
 nexp_status nexp_trainer_validate(nexp_trainer *t, double *epe_model, double *epe_homogeneous, nexp_error *err)
@@ -220,6 +270,7 @@ nexp_status nexp_trainer_save(const nexp_trainer *t, const char *path, nexp_erro
         (st = nexp_h5_write_attr_double(h, "train", "lr", o->lr, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_int64(h, "train", "seed", (int64_t)o->seed, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_int64(h, "train", "optim_step", t->optim->step, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_int64(h, "train", "batch_threads", nexp_trainer_batch_threads(t), err)) == NEXP_OK &&
         (st = nexp_h5_write_array(h, "train/rng", NEXP_H5_UINT64, 1, &four, t->rng.s, err)) == NEXP_OK &&
         (st = nexp_h5_write_array(h, "train/adam_m1", NEXP_H5_DOUBLE, 1, &n, t->optim->m1, err)) == NEXP_OK &&
         (st = nexp_h5_write_array(h, "train/adam_m2", NEXP_H5_DOUBLE, 1, &n, t->optim->m2, err)) == NEXP_OK) {
@@ -314,6 +365,13 @@ nexp_status nexp_trainer_resume(nexp_trainer **out, const char *path, const nexp
     }
     t->iter = (long)iter;
     t->optim->step = (long)ostep;
+    /* checkpoints from before the batch was split over threads were trained on one */
+    int64_t threads = 1;
+    if (nexp_h5_attr_exists(h, "train", "batch_threads") &&
+        (st = nexp_h5_read_attr_int64(h, "train", "batch_threads", &threads, err)) != NEXP_OK) {
+        goto done;
+    }
+    t->ckpt_threads = (int)threads;
 done:
     free(data);
     nexp_h5_close(h);

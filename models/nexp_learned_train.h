@@ -14,11 +14,13 @@
  * A step draws B samples from the data source with the trainer's RNG (nexp_flowdata_draw: crop,
  * flips, mask density from the range), accumulates the gradient of the mean smoothed EPE over the
  * batch and applies one update of nn's Adam (cosine schedule over iters, gradient-norm clipping at
- * 1). Checkpoints are HDF5 files holding the model (as nexp_learned_save, so a checkpoint is also
- * a model file), the optimiser moments and step, the RNG state, the iteration and the options that
- * shape the sample stream; nexp_trainer_resume refuses a checkpoint whose options differ. For a
- * given thread count, k steps + save + resume + (N - k) steps give the same parameters bit for bit
- * as N steps.
+ * 1). The batch is split over the OpenMP threads (nexp_trainer_batch_threads); the gradient sum
+ * is grouped by thread, so a run's bits depend on that count (one thread: plain sample-by-sample
+ * accumulation) and on nothing else. Checkpoints are HDF5 files holding the model (as
+ * nexp_learned_save, so a checkpoint is also a model file), the optimiser moments and step, the RNG
+ * state, the iteration, that thread count and the options that shape the sample stream;
+ * nexp_trainer_resume refuses a checkpoint whose options differ. For a given thread count, k steps +
+ * save + resume + (N - k) steps give the same parameters bit for bit as N steps.
  *
  * Validation uses a held-out synthetic set: scenes from an RNG stream the training data never
  * draws from (seed stream 1 of the validation seed), rendered once at creation; with data
@@ -64,6 +66,7 @@ typedef struct nexp_trainer {
     nexp_flowdata *data;    /* owned */
     nexp_rng rng;           /* the sample stream */
     long iter;              /* completed steps */
+    int ckpt_threads;       /* resumed: the batch threads the checkpoint was trained with; else 0 */
     int n_val;
     nexp_flow_sample *val;  /* owned, n_val held-out samples */
 } nexp_trainer;
@@ -72,6 +75,8 @@ nexp_status nexp_trainer_create(nexp_trainer **out, const nexp_train_options *op
 /* Continue from a checkpoint; opt supplies iters (may grow) and must match the sample options. */
 nexp_status nexp_trainer_resume(nexp_trainer **out, const char *path, const nexp_train_options *opt, nexp_error *err);
 void nexp_trainer_free(nexp_trainer *t);
+/* Threads a step splits its batch over now: min(omp_get_max_threads(), batch). */
+int nexp_trainer_batch_threads(const nexp_trainer *t);
 /* One batch and one update; loss (smoothed) and epe are batch means (may be NULL). A batch whose
  * gradient is not finite is skipped (the step still counts) and reported as NEXP_ERR_NONFINITE. */
 nexp_status nexp_trainer_step(nexp_trainer *t, double *loss, double *epe, nexp_error *err);

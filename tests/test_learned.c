@@ -451,6 +451,82 @@ static void training_resumed_from_a_checkpoint_continues_bit_identically(void)
     nexp_trainer_free(a);
 }
 
+/* Steps of tiny training (batch 4) on the given threads: final parameters (n of them), first-step
+ * loss and the threads the batch was split over. */
+static float *train_on_threads(int threads, int steps, size_t *n, double *first_loss, int *batch_threads)
+{
+    nexp_train_options o = tiny_training();
+    o.batch = 4;
+    o.iters = steps;
+    o.val_count = 0;
+    nexp_trainer *t = NULL;
+    nexp_set_threads(threads);
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&t, &o, NULL), NEXP_OK);
+    *batch_threads = nexp_trainer_batch_threads(t);
+    while (t->iter < o.iters) {
+        double loss = 0.0;
+        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(t, &loss, NULL, NULL), NEXP_OK);
+        if (t->iter == 1) {
+            *first_loss = loss;
+        }
+    }
+    nexp_set_threads(0);
+    *n = t->model->n_params;
+    float *p = malloc(*n * sizeof(float));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    memcpy(p, t->model->params, *n * sizeof(float));
+    nexp_trainer_free(t);
+    return p;
+}
+
+static void a_batch_split_over_threads_is_reproducible_and_follows_the_same_gradient(void)
+{
+    double l1 = 0.0, l2 = 0.0, l2b = 0.0;
+    int t1 = 0, t2 = 0, t2b = 0;
+    size_t n = 0;
+    float *p1 = train_on_threads(1, 3, &n, &l1, &t1);
+    float *p2 = train_on_threads(2, 3, &n, &l2, &t2);
+    float *p2b = train_on_threads(2, 3, &n, &l2b, &t2b);
+    CU_ASSERT_EQUAL(t1, 1);
+    CU_ASSERT_EQUAL(t2, 2);
+    /* the same thread count gives the same bits */
+    CU_ASSERT_EQUAL(memcmp(p2, p2b, n * sizeof(float)), 0);
+    /* per-sample losses are summed in sample order whatever the split */
+    CU_ASSERT_EQUAL(l1, l2);
+    /* and the split sums the same gradient: the runs part only by rounding */
+    double maxdiff = 0.0, maxp = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        maxdiff = fmax(maxdiff, fabs((double)p1[i] - p2[i]));
+        maxp = fmax(maxp, fabs((double)p1[i]));
+    }
+    CU_ASSERT(maxp > 0.1);
+    CU_ASSERT(maxdiff < 1e-4 * maxp);
+    free(p1);
+    free(p2);
+    free(p2b);
+}
+
+static void a_checkpoint_records_its_batch_threads(void)
+{
+    nexp_train_options o = tiny_training();
+    o.iters = 2;
+    o.val_count = 0;
+    nexp_trainer *t = NULL, *r = NULL;
+    const char *path = nexp_test_tmp("threads.h5");
+    nexp_set_threads(2);
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&t, &o, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(t, NULL, NULL, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_save(t, path, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(t->ckpt_threads, 0);
+    nexp_set_threads(1);
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_resume(&r, path, &o, NULL), NEXP_OK);
+    CU_ASSERT_EQUAL(r->ckpt_threads, 2);
+    CU_ASSERT_EQUAL(nexp_trainer_batch_threads(r), 1);
+    nexp_set_threads(0);
+    nexp_trainer_free(t);
+    nexp_trainer_free(r);
+}
+
 static void model_files_round_trip_and_foreign_files_are_refused(void)
 {
     nexp_learned *m = NULL, *back = NULL;
@@ -571,6 +647,9 @@ int main(void)
         { "a_few_training_steps_lower_the_validation_error", a_few_training_steps_lower_the_validation_error },
         { "training_resumed_from_a_checkpoint_continues_bit_identically",
           training_resumed_from_a_checkpoint_continues_bit_identically },
+        { "a_batch_split_over_threads_is_reproducible_and_follows_the_same_gradient",
+          a_batch_split_over_threads_is_reproducible_and_follows_the_same_gradient },
+        { "a_checkpoint_records_its_batch_threads", a_checkpoint_records_its_batch_threads },
         { "model_files_round_trip_and_foreign_files_are_refused", model_files_round_trip_and_foreign_files_are_refused },
         { "the_shipped_model_beats_homogeneous_inpainting_on_the_chairs_crops_at_5_percent",
           the_shipped_model_beats_homogeneous_inpainting_on_the_chairs_crops_at_5_percent },

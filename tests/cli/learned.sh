@@ -43,6 +43,14 @@ check "resume without them is refused" 1 "$NEXP" train-inpaint --ckpt "$T/p.h5" 
 expect "the refusal names the option" grep -q -- "--photometric on, not off" "$T/err"
 check "resume with them continues" 0 "$NEXP" train-inpaint --ckpt "$T/p.h5" --iters 3 --resume --val-every 0 \
   --photometric on $TINY
+SPLIT="--crop 24 --batch 2 --features 4 --levels 2 --steps 6 --seed 5 --val-every 0"
+check "train with the batch spread over 2 threads" 0 "$NEXP" train-inpaint --ckpt "$T/t2.h5" --iters 2 $SPLIT \
+  --threads 2
+expect "the start line names the split" grep -q "batch 2 on 2 thread(s)" "$T/err"
+check "resume it on 2 threads" 0 "$NEXP" train-inpaint --ckpt "$T/t2.h5" --iters 3 --resume $SPLIT --threads 2
+expect "without a warning" sh -c "! grep -q warning '$T/err'"
+check "resume it on 1 thread" 0 "$NEXP" train-inpaint --ckpt "$T/t2.h5" --iters 4 --resume $SPLIT --threads 1
+expect "a warning says the run is no longer bit-identical" grep -q "over 2 thread(s), this run over 1" "$T/err"
 check "--flow-input takes on or off" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --flow-input 1
 check "train an image-fed model" 0 "$NEXP" train-inpaint --ckpt "$T/f.h5" --iters 2 --val-every 2 \
   --flow-input off $TINY
