@@ -228,8 +228,8 @@ static int cmd_train_inpaint(int argc, char **argv)
                         "to %ld\n",
                 resume ? "resuming a" : "new", t->model->n_params, t->model->spec.features, t->model->spec.levels,
                 t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image", o.data, o.sample.crop,
-                o.batch, nexp_trainer_batch_threads(t), o.sample.density_min, o.sample.density_max, o.sample.photometric ? "on" : "off", t->iter,
-                o.iters);
+                o.batch, nexp_trainer_batch_threads(t), o.sample.density_min, o.sample.density_max,
+                o.sample.photometric ? "on" : "off", t->iter, o.iters);
     }
     if (resume && t->ckpt_threads != nexp_trainer_batch_threads(t)) {
         fprintf(stderr, "nexp train-inpaint: warning: the checkpoint split its batches over %d thread(s), this run "

@@ -130,15 +130,15 @@ nexp_status nexp_trainer_create(nexp_trainer **out, const nexp_train_options *op
     return NEXP_OK;
 }
 
-/* The batch's samples, drawn in order from the trainer's stream, are split into T contiguous parts
- * (T = threads, at most B). Part 0 accumulates its gradient into the model's, part k > 0 into its
- * own buffer, added in part order afterwards: for a given thread count the sum is always formed the
- * same way, and on one thread it is the plain sample-by-sample accumulation. */
 int nexp_trainer_batch_threads(const nexp_trainer *t)
 {
     return omp_get_max_threads() < t->opt.batch ? omp_get_max_threads() : t->opt.batch;
 }
 
+/* The batch's samples, drawn in order from the trainer's stream, are split into T contiguous parts
+ * (T = threads, at most B). Part 0 accumulates its gradient into the model's, part k > 0 into its
+ * own buffer, added in part order afterwards: for a given thread count the sum is always formed the
+ * same way, and on one thread it is the plain sample-by-sample accumulation. */
 nexp_status nexp_trainer_step(nexp_trainer *t, double *loss, double *epe, nexp_error *err)
 {
     const int B = t->opt.batch, T = nexp_trainer_batch_threads(t);
