@@ -273,6 +273,11 @@ static int learned_info(const char *path, int json, nexp_error *err)
                   nexp_h5_read_attr_int64(h, "train", "iter", &iter, NULL) == NEXP_OK &&
                   nexp_h5_read_attr_int64(h, "train", "optim_step", &ostep, NULL) == NEXP_OK &&
                   nexp_h5_read_attr_double(h, "train", "lr", &lr, NULL) == NEXP_OK;
+    /* checkpoints from before the batch was split over threads were trained on one */
+    int64_t threads = 1;
+    if (trained && nexp_h5_attr_exists(h, "train", "batch_threads")) {
+        nexp_h5_read_attr_int64(h, "train", "batch_threads", &threads, NULL);
+    }
     nexp_h5_close(h);
     nexp_optim *opt = NULL;
     if (trained) {
@@ -287,7 +292,15 @@ static int learned_info(const char *path, int json, nexp_error *err)
     char spec[256];
     snprintf(spec, sizeof spec, "features %d, levels %d, steps %d, reads %s", m->spec.features, m->spec.levels,
              m->spec.steps, m->spec.flow_input ? "image+flow" : "image");
-    char meta[] = "learned flow inpainting model of nexp train-inpaint (--resume continues a checkpoint)";
+    char meta[160];
+    if (trained) {
+        snprintf(meta, sizeof meta,
+                 "learned flow inpainting model of nexp train-inpaint, batches split over %lld thread(s) "
+                 "(--resume --threads %lld continues it bit-identically)",
+                 (long long)threads, (long long)threads);
+    } else {
+        snprintf(meta, sizeof meta, "learned flow inpainting model of nexp train-inpaint");
+    }
     nexp_ckpt_info info = { (long)iter, trained, { { 0 } }, meta };
     print_info(path, json, LEARNED_KIND, spec, m->n_params, m->tensors, m->n_tensors, opt, &info);
     nexp_optim_free(opt);
@@ -299,7 +312,7 @@ static int model_info(int argc, char **argv)
 {
     static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
                                           { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
-        { "help", no_argument, NULL, 'h' },
+                                          { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
     int json = 0, c;
     opterr = 0;

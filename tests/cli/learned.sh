@@ -47,6 +47,8 @@ SPLIT="--crop 24 --batch 2 --features 4 --levels 2 --steps 6 --seed 5 --val-ever
 check "train with the batch spread over 2 threads" 0 "$NEXP" train-inpaint --ckpt "$T/t2.h5" --iters 2 $SPLIT \
   --threads 2
 expect "the start line names the split" grep -q "batch 2 on 2 thread(s)" "$T/err"
+check "model info of that checkpoint" 0 "$NEXP" model info "$T/t2.h5"
+expect "says how to resume it bit-identically" grep -q "split over 2 thread(s) (--resume --threads 2" "$T/out"
 check "resume it on 2 threads" 0 "$NEXP" train-inpaint --ckpt "$T/t2.h5" --iters 3 --resume $SPLIT --threads 2
 expect "without a warning" sh -c "! grep -q warning '$T/err'"
 check "resume it on 1 thread" 0 "$NEXP" train-inpaint --ckpt "$T/t2.h5" --iters 4 --resume $SPLIT --threads 1
