@@ -7,6 +7,7 @@
 #include "nexp_checkpoint.h"
 #include "nexp_h5.h"
 #include "nexp_learned.h"
+#include "nexp_learned_train.h"
 
 static void usage(FILE *out)
 {
@@ -273,10 +274,9 @@ static int learned_info(const char *path, int json, nexp_error *err)
                   nexp_h5_read_attr_int64(h, "train", "iter", &iter, NULL) == NEXP_OK &&
                   nexp_h5_read_attr_int64(h, "train", "optim_step", &ostep, NULL) == NEXP_OK &&
                   nexp_h5_read_attr_double(h, "train", "lr", &lr, NULL) == NEXP_OK;
-    /* checkpoints from before the batch was split over threads were trained on one */
     int64_t threads = 1;
-    if (trained && nexp_h5_attr_exists(h, "train", "batch_threads")) {
-        nexp_h5_read_attr_int64(h, "train", "batch_threads", &threads, NULL);
+    if (trained) {
+        nexp_trainer_read_batch_threads(h, &threads, NULL);
     }
     nexp_h5_close(h);
     nexp_optim *opt = NULL;

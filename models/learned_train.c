@@ -280,6 +280,15 @@ nexp_status nexp_trainer_save(const nexp_trainer *t, const char *path, nexp_erro
     return st;
 }
 
+nexp_status nexp_trainer_read_batch_threads(nexp_h5_file *h, int64_t *threads, nexp_error *err)
+{
+    /* checkpoints from before the batch was split over threads were trained on one */
+    *threads = 1;
+    return nexp_h5_attr_exists(h, "train", "batch_threads")
+               ? nexp_h5_read_attr_int64(h, "train", "batch_threads", threads, err)
+               : NEXP_OK;
+}
+
 static nexp_status expect_int(nexp_h5_file *h, const char *name, int64_t want, const char *flag, nexp_error *err)
 {
     int64_t v;
@@ -365,10 +374,8 @@ nexp_status nexp_trainer_resume(nexp_trainer **out, const char *path, const nexp
     }
     t->iter = (long)iter;
     t->optim->step = (long)ostep;
-    /* checkpoints from before the batch was split over threads were trained on one */
-    int64_t threads = 1;
-    if (nexp_h5_attr_exists(h, "train", "batch_threads") &&
-        (st = nexp_h5_read_attr_int64(h, "train", "batch_threads", &threads, err)) != NEXP_OK) {
+    int64_t threads;
+    if ((st = nexp_trainer_read_batch_threads(h, &threads, err)) != NEXP_OK) {
         goto done;
     }
     t->ckpt_threads = (int)threads;

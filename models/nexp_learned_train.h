@@ -77,6 +77,8 @@ nexp_status nexp_trainer_resume(nexp_trainer **out, const char *path, const nexp
 void nexp_trainer_free(nexp_trainer *t);
 /* Threads a step splits its batch over now: min(omp_get_max_threads(), batch). */
 int nexp_trainer_batch_threads(const nexp_trainer *t);
+/* The threads an open checkpoint split its batches over (1 for checkpoints that predate the split). */
+nexp_status nexp_trainer_read_batch_threads(nexp_h5_file *h, int64_t *threads, nexp_error *err);
 /* One batch and one update; loss (smoothed) and epe are batch means (may be NULL). A batch whose
  * gradient is not finite is skipped (the step still counts) and reported as NEXP_ERR_NONFINITE. */
 nexp_status nexp_trainer_step(nexp_trainer *t, double *loss, double *epe, nexp_error *err);
