@@ -83,6 +83,10 @@ nexp_progress_mode cli_progress_mode(int quiet);
 void cli_catch_interrupts(void);
 int cli_interrupted(void);
 
+/* For outputs written only after long work (checkpoints, plots): dies at once, naming path, when no
+ * file can be created in its folder, instead of failing hours later. path itself is not touched. */
+void cli_check_writable(const char *cmd, const char *path);
+
 /* n >= 2 evenly spaced output times from t0 to t1 (the last exactly t1). */
 void cli_time_grid(double t0, double t1, long n, double *t);
 /* Draws the n states of a trajectory (Y row-major, n_out rows of n) over time t into a PNG at path,

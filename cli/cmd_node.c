@@ -337,6 +337,10 @@ static int cmd_fit(int argc, char **argv)
     if (data_path == NULL || time_col == NULL || states == NULL || ckpt == NULL) {
         cli_usage_error(CMD, "fit needs --data, --time, --states and --ckpt");
     }
+    cli_check_writable(CMD, ckpt);
+    if (plot != NULL) {
+        cli_check_writable(CMD, plot);
+    }
     cli_catch_interrupts();
     nexp_error err = NEXP_ERROR_INIT;
     nexp_node_physics phys_check;

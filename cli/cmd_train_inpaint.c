@@ -212,6 +212,7 @@ static int cmd_train_inpaint(int argc, char **argv)
     if (ckpt == NULL) {
         cli_usage_error("train-inpaint", "--ckpt MODEL.h5 is required");
     }
+    cli_check_writable("train-inpaint", ckpt);
     if (val_every == 0) {
         o.val_count = 0;
     }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nexp_io.h"
 #include "nexp_plot.h"
 
 void cli_die(const char *cmd, const char *fmt, ...)
@@ -189,6 +190,16 @@ void cli_catch_interrupts(void)
 int cli_interrupted(void)
 {
     return interrupt_signal;
+}
+
+void cli_check_writable(const char *cmd, const char *path)
+{
+    nexp_atomic_file af;
+    nexp_error err = NEXP_ERROR_INIT;
+    if (nexp_atomic_open(&af, path, &err) != NEXP_OK) {
+        cli_die_err(cmd, &err);
+    }
+    nexp_atomic_abort(&af);
 }
 
 nexp_progress_mode cli_progress_mode(int quiet)
