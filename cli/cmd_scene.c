@@ -32,12 +32,15 @@ static void usage(FILE *out)
             "  --photos DIR       texture the background and about half of the layers with\n"
             "                     parts of the PNG/PPM photos in DIR (scaled 0.5-1.5, rotated),\n"
             "                     as FlyingChairs puts objects in front of photographs\n"
+            "  --thin P           make a share P (0..1) of the layers thin bars, 1-4 px wide,\n"
+            "                     moving up to twice as fast (legs, poles, cables) [default: 0]\n"
             CLI_MAX_MEMORY_HELP
             "  -h, --help         this help\n\n"
             "Example:\n"
             "  nexp scene --seed 7 --width 320 --height 240 --out-dir scene7\n"
             "  nexp flowviz scene7/flow.flo scene7/flow.png\n"
-            "  nexp scene --seed 7 --photos /usr/lib/python3/dist-packages/skimage/data --out-dir p7\n",
+            "  nexp scene --seed 7 --photos /usr/lib/python3/dist-packages/skimage/data --out-dir p7\n"
+            "  nexp scene --seed 7 --thin 0.5 --out-dir thin7\n",
             NEXP_SCENE_MAX_LAYERS);
 }
 
@@ -63,6 +66,7 @@ static int cmd_scene(int argc, char **argv)
                                           { "max-motion", required_argument, NULL, 'm' },
                                           { "deformation", required_argument, NULL, 'd' },
                                           { "photos", required_argument, NULL, 'p' },
+                                          { "thin", required_argument, NULL, 't' },
                                           { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
                                           { "help", no_argument, NULL, 'h' },
                                           { NULL, 0, NULL, 0 } };
@@ -96,6 +100,9 @@ static int cmd_scene(int argc, char **argv)
             break;
         case 'p':
             photos = optarg;
+            break;
+        case 't':
+            o.thin = cli_parse_double("scene", "--thin", optarg, 0.0, 1.0);
             break;
         case CLI_OPT_MAX_MEMORY:
             cli_set_max_memory("scene", optarg);

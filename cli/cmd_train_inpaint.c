@@ -35,6 +35,12 @@ static void usage(FILE *out)
             "                     (half of the scenes as photos:DIR, half as 'synthetic') or a folder\n"
             "                     of image + .flo pairs (Sintel clean/frame_N.png + flow_N.flo,\n"
             "                     FlyingChairs N_img1.ppm + N_flow.flo)         [default: synthetic]\n"
+            "  --thin P           make a share P (0..1) of the objects of synthetic scenes thin\n"
+            "                     bars, 1-4 px wide, moving up to twice as fast (chair legs,\n"
+            "                     poles; see 'nexp scene --thin')                    [default: 0]\n"
+            "  --init MODEL.h5    start from this model's weights instead of random ones\n"
+            "                     (fine-tuning: fresh Adam, the schedule over --iters; the shape\n"
+            "                     options below then come from MODEL, e.g. data/inpaint-model.h5)\n"
             "  --density LO:HI    mask density range                      [default: %g:%g]\n"
             "  --iters N          total training steps                           [default: %ld]\n"
             "  --batch B          samples per step                                  [default: %d]\n"
@@ -111,7 +117,7 @@ static void save_or_die(const nexp_trainer *t, const char *path)
 static int cmd_train_inpaint(int argc, char **argv)
 {
     enum { O_CKPT = 1000, O_RESUME, O_DATA, O_DENSITY, O_ITERS, O_BATCH, O_CROP, O_LR, O_SEED, O_VAL, O_SAVE,
-           O_FEATURES, O_LEVELS, O_STEPS, O_THREADS, O_PHOTO, O_FLOWIN };
+           O_FEATURES, O_LEVELS, O_STEPS, O_THREADS, O_PHOTO, O_FLOWIN, O_THIN, O_INIT };
     static const struct option opts[] = { { "ckpt", required_argument, NULL, O_CKPT },
                                           { "resume", no_argument, NULL, O_RESUME },
                                           { "data", required_argument, NULL, O_DATA },
@@ -129,6 +135,8 @@ static int cmd_train_inpaint(int argc, char **argv)
                                           { "threads", required_argument, NULL, O_THREADS },
                                           { "photometric", required_argument, NULL, O_PHOTO },
                                           { "flow-input", required_argument, NULL, O_FLOWIN },
+                                          { "thin", required_argument, NULL, O_THIN },
+                                          { "init", required_argument, NULL, O_INIT },
                                           { "quiet", no_argument, NULL, 'q' },
                                           { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
                                           { "help", no_argument, NULL, 'h' },
@@ -136,6 +144,7 @@ static int cmd_train_inpaint(int argc, char **argv)
     nexp_train_options o = NEXP_TRAIN_OPTIONS_INIT;
     const char *ckpt = NULL;
     int resume = 0, quiet = 0;
+    const char *shape_flag = NULL; /* the last option that shapes a new model, for --init's check */
     long val_every = 100, save_every = 100;
     int c;
     opterr = 0;
@@ -175,12 +184,15 @@ static int cmd_train_inpaint(int argc, char **argv)
             save_every = cli_parse_long("train-inpaint", "--save-every", optarg, 1, 100000000L);
             break;
         case O_FEATURES:
+            shape_flag = "--features";
             o.spec.features = (int)cli_parse_long("train-inpaint", "--features", optarg, 1, 64);
             break;
         case O_LEVELS:
+            shape_flag = "--levels";
             o.spec.levels = (int)cli_parse_long("train-inpaint", "--levels", optarg, 1, NEXP_LEARNED_MAX_LEVELS);
             break;
         case O_STEPS:
+            shape_flag = "--steps";
             o.spec.steps = (int)cli_parse_long("train-inpaint", "--steps", optarg, 1, 10000);
             break;
         case O_THREADS:
@@ -190,7 +202,14 @@ static int cmd_train_inpaint(int argc, char **argv)
             o.sample.photometric = parse_on_off("--photometric", optarg);
             break;
         case O_FLOWIN:
+            shape_flag = "--flow-input";
             o.spec.flow_input = parse_on_off("--flow-input", optarg);
+            break;
+        case O_THIN:
+            o.thin = cli_parse_double("train-inpaint", "--thin", optarg, 0.0, 1.0);
+            break;
+        case O_INIT:
+            o.init = optarg;
             break;
         case 'q':
             quiet = 1;
@@ -213,6 +232,12 @@ static int cmd_train_inpaint(int argc, char **argv)
     if (ckpt == NULL) {
         cli_usage_error("train-inpaint", "--ckpt MODEL.h5 is required");
     }
+    if (o.init != NULL && resume) {
+        cli_usage_error("train-inpaint", "--init starts a new run from a model; --resume continues --ckpt: not both");
+    }
+    if (o.init != NULL && shape_flag != NULL) {
+        cli_usage_error("train-inpaint", "%s: the model's shape comes from --init %s", shape_flag, o.init);
+    }
     cli_check_writable("train-inpaint", ckpt);
     if (val_every == 0) {
         o.val_count = 0;
@@ -224,11 +249,13 @@ static int cmd_train_inpaint(int argc, char **argv)
         cli_die_err("train-inpaint", &err);
     }
     if (!quiet) {
-        fprintf(stderr, "nexp train-inpaint: %s model (%zu parameters: %d features, %d levels x %d steps, %s-fed), "
-                        "data %s, crop %d, batch %d on %d thread(s), density %g:%g, photometric %s, from step %ld "
+        fprintf(stderr, "nexp train-inpaint: %s%s model (%zu parameters: %d features, %d levels x %d steps, %s-fed), "
+                        "data %s%s, crop %d, batch %d on %d thread(s), density %g:%g, photometric %s, from step %ld "
                         "to %ld\n",
-                resume ? "resuming a" : "new", t->model->n_params, t->model->spec.features, t->model->spec.levels,
-                t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image", o.data, o.sample.crop,
+                resume ? "resuming a" : (o.init != NULL ? "fine-tuning " : "new"), o.init != NULL ? o.init : "",
+                t->model->n_params, t->model->spec.features, t->model->spec.levels,
+                t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image", o.data, o.thin > 0.0 ? " with thin bars" : "",
+                o.sample.crop,
                 o.batch, nexp_trainer_batch_threads(t), o.sample.density_min, o.sample.density_max,
                 o.sample.photometric ? "on" : "off", t->iter, o.iters);
     }

@@ -319,6 +319,18 @@ const nexp_scene_options *nexp_flowdata_scene(const nexp_flowdata *d)
     return d->synthetic ? &d->scene : NULL;
 }
 
+nexp_status nexp_flowdata_set_thin(nexp_flowdata *d, double share, nexp_error *err)
+{
+    if (!(share >= 0.0 && share <= 1.0)) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "thin-bar share %g: must be in [0, 1]", share);
+    }
+    if (!d->synthetic && share > 0.0) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "thin bars need rendered scenes, not a folder of image + .flo pairs");
+    }
+    d->scene.thin = share;
+    return NEXP_OK;
+}
+
 size_t nexp_flowdata_count(const nexp_flowdata *d)
 {
     return d->synthetic ? 0 : d->n;

@@ -72,9 +72,11 @@ static nexp_status trainer_base(nexp_trainer **out, const nexp_train_options *op
         return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory creating a trainer");
     }
     t->opt.data = t->data_name;
-    if ((st = nexp_flowdata_open(&t->data, t->data_name, err)) != NEXP_OK) {
+    if ((st = nexp_flowdata_open(&t->data, t->data_name, err)) != NEXP_OK ||
+        (st = nexp_flowdata_set_thin(t->data, opt->thin, err)) != NEXP_OK) {
         goto fail;
     }
+    t->opt.init = NULL; /* used once, by nexp_trainer_create */
     if (opt->val_count > 0) {
         t->val = calloc((size_t)opt->val_count, sizeof *t->val);
         if (t->val == NULL) {
@@ -119,8 +121,12 @@ nexp_status nexp_trainer_create(nexp_trainer **out, const nexp_train_options *op
         return st;
     }
     nexp_optim_config oc = optim_config(&t->opt);
-    if ((st = nexp_learned_create(&t->model, &opt->spec, opt->seed, err)) != NEXP_OK ||
-        (st = nexp_optim_create(&oc, t->model->n_params, &t->optim, err)) != NEXP_OK) {
+    st = opt->init != NULL ? nexp_learned_load(&t->model, opt->init, err)
+                           : nexp_learned_create(&t->model, &opt->spec, opt->seed, err);
+    if (st == NEXP_OK) {
+        t->opt.spec = t->model->spec;
+    }
+    if (st != NEXP_OK || (st = nexp_optim_create(&oc, t->model->n_params, &t->optim, err)) != NEXP_OK) {
         nexp_trainer_free(t);
         *out = NULL;
         return st;
@@ -265,6 +271,7 @@ nexp_status nexp_trainer_save(const nexp_trainer *t, const char *path, nexp_erro
         (st = nexp_h5_write_attr_int64(h, "train", "crop", o->sample.crop, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_int64(h, "train", "flips", o->sample.flips, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_int64(h, "train", "photometric", o->sample.photometric, err)) == NEXP_OK &&
+        (st = nexp_h5_write_attr_double(h, "train", "thin", o->thin, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_double(h, "train", "density_min", o->sample.density_min, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_double(h, "train", "density_max", o->sample.density_max, err)) == NEXP_OK &&
         (st = nexp_h5_write_attr_double(h, "train", "lr", o->lr, err)) == NEXP_OK &&
@@ -351,6 +358,17 @@ nexp_status nexp_trainer_resume(nexp_trainer **out, const char *path, const nexp
     if (photo != opt->sample.photometric) {
         st = nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with --photometric %s, not %s",
                             photo ? "on" : "off", opt->sample.photometric ? "on" : "off");
+        goto done;
+    }
+    /* and from before thin bars without that one: they had none */
+    double thin = 0.0;
+    if (nexp_h5_attr_exists(h, "train", "thin") &&
+        (st = nexp_h5_read_attr_double(h, "train", "thin", &thin, err)) != NEXP_OK) {
+        goto done;
+    }
+    if (thin != opt->thin) {
+        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with --thin %g, not %g", thin,
+                            opt->thin);
         goto done;
     }
     if ((st = trainer_base(&t, opt, err)) != NEXP_OK || (st = nexp_learned_get(&t->model, h, err)) != NEXP_OK) {

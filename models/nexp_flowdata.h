@@ -70,6 +70,9 @@ nexp_status nexp_flowdata_open_synthetic(nexp_flowdata **out, const nexp_scene_o
 void nexp_flowdata_free(nexp_flowdata *d);
 /* Scene options of a synthetic source (photos included, owned by the data set); NULL for a folder. */
 const nexp_scene_options *nexp_flowdata_scene(const nexp_flowdata *d);
+/* Make a share (0..1) of a synthetic source's foreground layers thin bars (nexp_scene_options.thin).
+ * Errors: NEXP_ERR_ARG for a share out of range or a folder source (its scenes are not rendered). */
+nexp_status nexp_flowdata_set_thin(nexp_flowdata *d, double share, nexp_error *err);
 /* Number of image/flow pairs of a folder source; 0 for the (unbounded) synthetic source. */
 size_t nexp_flowdata_count(const nexp_flowdata *d);
 /* Paths of pair i of a folder source (owned by the data set). */

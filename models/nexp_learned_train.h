@@ -22,6 +22,10 @@
  * nexp_trainer_resume refuses a checkpoint whose options differ. For a given thread count, k steps +
  * save + resume + (N - k) steps give the same parameters bit for bit as N steps.
  *
+ * A run created with opt.init starts from that model's weights instead of random ones (fine-tuning:
+ * fresh Adam moments, the cosine schedule over opt.iters); opt.spec is then ignored. The checkpoint
+ * does not depend on it afterwards: resuming needs only the checkpoint.
+ *
  * Validation uses a held-out synthetic set: scenes from an RNG stream the training data never
  * draws from (seed stream 1 of the validation seed), rendered once at creation; with data
  * "synthetic-edges" the held-out scenes have edges too, otherwise they are plain scenes.
@@ -53,10 +57,12 @@ typedef struct nexp_train_options {
     int val_count;              /* held-out synthetic samples, 0: no validation */
     int val_size;               /* their side length */
     uint64_t val_seed;          /* their seed */
+    double thin;                /* synthetic data: share of thin-bar layers (nexp_scene_options.thin) */
+    const char *init;           /* NULL, or a model file whose weights (and spec) a new run starts from */
 } nexp_train_options;
 
 #define NEXP_TRAIN_OPTIONS_INIT                                                                  \
-    { "synthetic", { 64, 0.01, 0.10, 1, 0 }, 4, 2500, 6e-3, 1, NEXP_LEARNED_SPEC_INIT, 8, 128, 7777 }
+    { "synthetic", { 64, 0.01, 0.10, 1, 0 }, 4, 2500, 6e-3, 1, NEXP_LEARNED_SPEC_INIT, 8, 128, 7777, 0.0, NULL }
 
 typedef struct nexp_trainer {
     nexp_train_options opt; /* copy; opt.data points to data_name */

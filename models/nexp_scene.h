@@ -18,6 +18,10 @@
  * about half of the foreground layers show a randomly placed, scaled (0.5..1.5) and rotated part of
  * one of the photos, mirrored at the photo's borders and sampled bilinearly, instead of the
  * procedural texture.
+ * With options.thin > 0 that share of the foreground layers are thin bars instead (chair legs, poles,
+ * cables): rectangles 1..4 px wide as long as a layer's diameter, anywhere in the frame (often cut by
+ * its border), moving up to twice as fast as the other layers. Thin moving structures are where a
+ * diffusion tensor has to keep one or two known vectors from leaking across a nearby edge.
  * Frame 1 shows every layer at its own position; frame 2 is rendered by backward warping: the colour
  * at y is the layer texture at the pre-image of y, with the texture evaluated exactly (the value
  * noise is a smooth interpolation of a random lattice, and a photo texture the bilinear interpolation
@@ -53,9 +57,10 @@ typedef struct nexp_scene_options {
     const nexp_field *const *photos; /* NULL, or nphotos RGB images (3 channels, 0..255, at least 2 x 2),
                                         borrowed: textures of the background and about half of the layers */
     int nphotos;
+    double thin;            /* 0 <= . <= 1: share of foreground layers that are thin bars (below) */
 } nexp_scene_options;
 
-#define NEXP_SCENE_OPTIONS_INIT { 256, 192, -1, 8.0, 0.06, 0, 0.4, NULL, 0 }
+#define NEXP_SCENE_OPTIONS_INIT { 256, 192, -1, 8.0, 0.06, 0, 0.4, NULL, 0, 0.0 }
 
 typedef struct nexp_scene {
     nexp_field *frame1;    /* (3, H, W) RGB, 0..255, kind image, bit depth 8 */

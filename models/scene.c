@@ -15,11 +15,16 @@
 #define SCENE_PHOTO_LAYER 0.5
 #define SCENE_PHOTO_SCALE_MIN 0.5
 #define SCENE_PHOTO_SCALE_MAX 1.5
+/* Thin bars (options.thin): half widths in pixels (bars 1..4 px wide), and how much faster than the
+ * other layers they may move. */
+#define SCENE_BAR_HALF_WIDTH_MIN 0.5
+#define SCENE_BAR_HALF_WIDTH_MAX 2.0
+#define SCENE_BAR_SPEEDUP 2.0
 
 typedef struct layer {
     /* shape, in frame-1 coordinates; the background (index 0) covers everything */
-    int is_background, is_polygon, nverts;
-    double cx, cy, rx, ry, cos_r, sin_r;
+    int is_background, is_polygon, is_bar, nverts;
+    double cx, cy, rx, ry, cos_r, sin_r; /* a bar: half length rx, half width ry */
     double vert_radius[SCENE_MAX_VERTS];
     /* texture */
     double base[3], grad[3][2], noise_amp[3], noise_freq, stripe_amp[3], stripe_kx, stripe_ky, stripe_phase;
@@ -79,6 +84,9 @@ static int layer_contains(const layer *l, double x, double y)
     }
     double dx = x - l->cx, dy = y - l->cy;
     double lx = l->cos_r * dx + l->sin_r * dy, ly = -l->sin_r * dx + l->cos_r * dy;
+    if (l->is_bar) {
+        return fabs(lx) <= l->rx && fabs(ly) <= l->ry;
+    }
     if (!l->is_polygon) {
         double ex = lx / l->rx, ey = ly / l->ry;
         return ex * ex + ey * ey <= 1.0;
@@ -284,6 +292,14 @@ static void make_layer(layer *l, nexp_rng *rng, int background, int w, int h, co
         l->ph_a[1][0] = scale * sin(turn);
         l->ph_a[1][1] = scale * cos(turn);
     }
+    /* drawn after everything else, and only with thin > 0, for the same reason */
+    l->is_bar = 0;
+    if (!background && o->thin > 0.0 && nexp_rng_uniform(rng) < o->thin) {
+        l->is_bar = 1;
+        l->ry = nexp_rng_range(rng, SCENE_BAR_HALF_WIDTH_MIN, SCENE_BAR_HALF_WIDTH_MAX);
+        l->tx = nexp_rng_range(rng, -SCENE_BAR_SPEEDUP * o->max_translation, SCENE_BAR_SPEEDUP * o->max_translation);
+        l->ty = nexp_rng_range(rng, -SCENE_BAR_SPEEDUP * o->max_translation, SCENE_BAR_SPEEDUP * o->max_translation);
+    }
 }
 
 void nexp_scene_free(nexp_scene *s)
@@ -322,6 +338,9 @@ nexp_status nexp_scene_generate(const nexp_scene_options *opt, uint64_t seed, ne
     }
     if (!(o.max_deformation >= 0.0 && o.max_deformation <= 0.3)) {
         return nexp_error_set(err, NEXP_ERR_ARG, "scene max_deformation %g: must be in [0, 0.3]", o.max_deformation);
+    }
+    if (!(o.thin >= 0.0 && o.thin <= 1.0)) {
+        return nexp_error_set(err, NEXP_ERR_ARG, "scene thin %g: must be in [0, 1]", o.thin);
     }
     if (o.nphotos < 0 || (o.nphotos > 0 && o.photos == NULL)) {
         return nexp_error_set(err, NEXP_ERR_ARG, "scene photos: %d given without a list", o.nphotos);

@@ -178,6 +178,11 @@ static void folders_in_sintel_and_chairs_layouts_give_image_flow_pairs(void)
     CU_ASSERT_EQUAL_FATAL(nexp_flowdata_draw(d, &so, &rng, &s, &err), NEXP_OK);
     CU_ASSERT_EQUAL(s.image->width, 50);
     nexp_flow_sample_clear(&s);
+    /* thin bars are drawn into rendered scenes; a folder has none to draw into */
+    CU_ASSERT_EQUAL(nexp_flowdata_set_thin(d, 0.0, &err), NEXP_OK);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_flowdata_set_thin(d, 0.3, &err), NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "not a folder") != NULL);
     nexp_flowdata_free(d);
 }
 
@@ -202,6 +207,9 @@ static void folders_without_pairs_and_bad_options_give_clear_errors(void)
     so.crop = 16;
     so.density_min = 0.2;
     CU_ASSERT_EQUAL(nexp_flowdata_draw(d, &so, &rng, &s, NULL), NEXP_ERR_ARG);
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_flowdata_set_thin(d, 1.5, &err), NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "thin-bar share 1.5") != NULL);
     nexp_flowdata_free(d);
 }
 

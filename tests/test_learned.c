@@ -506,6 +506,58 @@ static void a_batch_split_over_threads_is_reproducible_and_follows_the_same_grad
     free(p2b);
 }
 
+/* --init: a new run starts from a model file's weights and shape (fine-tuning) with fresh Adam and its
+ * own sample stream; --thin shapes that stream, so a checkpoint refuses to resume without it. */
+static void a_run_can_start_from_a_model_file_and_resume_checks_thin_bars(void)
+{
+    nexp_train_options o = tiny_training();
+    o.iters = 2;
+    o.val_count = 0;
+    nexp_error err = NEXP_ERROR_INIT;
+    nexp_trainer *a = NULL, *b = NULL, *c = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&a, &o, &err), NEXP_OK);
+    while (a->iter < o.iters) {
+        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(a, NULL, NULL, &err), NEXP_OK);
+    }
+    const char *model = nexp_test_tmp("init_model.h5"), *ckpt = nexp_test_tmp("init_ckpt.h5");
+    CU_ASSERT_EQUAL_FATAL(nexp_learned_save(a->model, model, &err), NEXP_OK);
+    nexp_train_options f = o;
+    f.init = model;
+    f.spec.features = 7; /* ignored: the shape is the model's */
+    f.thin = 0.3;
+    f.seed = 9;
+    f.iters = 3;
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&b, &f, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(b->model->spec.features, a->model->spec.features);
+    CU_ASSERT_EQUAL_FATAL(b->model->n_params, a->model->n_params);
+    CU_ASSERT_EQUAL(memcmp(a->model->params, b->model->params, a->model->n_params * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(b->iter, 0);
+    CU_ASSERT_EQUAL(b->optim->step, 0);
+    double loss = 0.0;
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(b, &loss, NULL, &err), NEXP_OK);
+    CU_ASSERT(isfinite(loss));
+    CU_ASSERT_NOT_EQUAL(memcmp(a->model->params, b->model->params, a->model->n_params * sizeof(float)), 0);
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_save(b, ckpt, &err), NEXP_OK);
+    nexp_train_options r = f;
+    r.init = NULL;
+    r.thin = 0.0;
+    CU_ASSERT_EQUAL(nexp_trainer_resume(&c, ckpt, &r, &err), NEXP_ERR_MISMATCH);
+    CU_ASSERT(strstr(err.msg, "--thin 0.3") != NULL);
+    r.thin = 0.3;
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_resume(&c, ckpt, &r, &err), NEXP_OK);
+    CU_ASSERT_EQUAL(c->iter, 1);
+    CU_ASSERT_EQUAL(memcmp(b->model->params, c->model->params, b->model->n_params * sizeof(float)), 0);
+    nexp_trainer_free(c);
+    nexp_trainer_free(b);
+    /* a missing model is named */
+    f.init = nexp_test_tmp("no_such_model.h5");
+    CU_ASSERT_NOT_EQUAL(nexp_trainer_create(&b, &f, &err), NEXP_OK);
+    CU_ASSERT(strstr(err.msg, "no_such_model.h5") != NULL);
+    CU_ASSERT_PTR_NULL(b);
+    nexp_trainer_free(a);
+}
+
 static void a_checkpoint_records_its_batch_threads(void)
 {
     nexp_train_options o = tiny_training();
@@ -650,6 +702,8 @@ int main(void)
         { "a_batch_split_over_threads_is_reproducible_and_follows_the_same_gradient",
           a_batch_split_over_threads_is_reproducible_and_follows_the_same_gradient },
         { "a_checkpoint_records_its_batch_threads", a_checkpoint_records_its_batch_threads },
+        { "a_run_can_start_from_a_model_file_and_resume_checks_thin_bars",
+          a_run_can_start_from_a_model_file_and_resume_checks_thin_bars },
         { "model_files_round_trip_and_foreign_files_are_refused", model_files_round_trip_and_foreign_files_are_refused },
         { "the_shipped_model_beats_homogeneous_inpainting_on_the_chairs_crops_at_5_percent",
           the_shipped_model_beats_homogeneous_inpainting_on_the_chairs_crops_at_5_percent },

@@ -267,6 +267,68 @@ static void with_edges_many_colour_edges_are_no_motion_boundaries_and_without_no
     CU_ASSERT(jumps > edges / 10);
 }
 
+/* With thin = 1 every foreground layer is a bar 1..4 px wide: with one layer and no deformation the
+ * flow takes two values, the bar's and the background's; no 6 x 6 block of pixels fits on the bar
+ * (its width is below 4 px at any angle), bars move up to twice as fast as other layers may, and the
+ * frames stay consistent with the flow. */
+static void thin_bars_are_narrow_fast_and_consistent_with_the_frames(void)
+{
+    nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
+    o.width = 96;
+    o.height = 64;
+    o.layers = 1;
+    o.max_translation = 4.0;
+    o.max_deformation = 0.0;
+    o.thin = 1.0;
+    int with_bar = 0, faster = 0;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        nexp_scene *s = NULL;
+        CU_ASSERT_EQUAL_FATAL(nexp_scene_generate(&o, seed, &s, NULL), NEXP_OK);
+        const int w = o.width, h = o.height;
+        /* the background's flow: the corners' value shared by most of them (a bar reaches one at most) */
+        float bu = nexp_field_get(s->flow, 0, 0, 0), bv = nexp_field_get(s->flow, 1, 0, 0);
+        if (bu != nexp_field_get(s->flow, 0, w - 1, h - 1) && bu != nexp_field_get(s->flow, 0, w - 1, 0)) {
+            bu = nexp_field_get(s->flow, 0, w - 1, h - 1);
+            bv = nexp_field_get(s->flow, 1, w - 1, h - 1);
+        }
+        unsigned char *bar = calloc((size_t)w * h, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(bar);
+        size_t area = 0;
+        double speed = 0.0;
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                float u = nexp_field_get(s->flow, 0, x, y), v = nexp_field_get(s->flow, 1, x, y);
+                if (u != bu || v != bv) {
+                    bar[(size_t)y * w + x] = 1;
+                    area++;
+                    speed = fmax(speed, fmax(fabs(u), fabs(v)));
+                }
+            }
+        }
+        int block = 0;
+        for (int y = 0; y + 6 <= h && !block; y++) {
+            for (int x = 0; x + 6 <= w && !block; x++) {
+                int all = 1;
+                for (int k = 0; k < 36 && all; k++) {
+                    all = bar[(size_t)(y + k / 6) * w + x + k % 6];
+                }
+                block = all;
+            }
+        }
+        CU_ASSERT_FALSE(block);
+        CU_ASSERT(area <= (size_t)((2 * 0.4 * h + 2) * 6));
+        CU_ASSERT(speed <= 2.0 * o.max_translation);
+        with_bar += area >= 8;
+        faster += speed > o.max_translation;
+        size_t visible = 0;
+        CU_ASSERT(warp_error(s, 1.0, &visible) < 2.5); /* bilinear resampling only, as above */
+        free(bar);
+        nexp_scene_free(s);
+    }
+    CU_ASSERT(with_bar >= 10);
+    CU_ASSERT(faster >= 3);
+}
+
 static void scene_refuses_bad_options_with_a_message(void)
 {
     nexp_scene_options o = NEXP_SCENE_OPTIONS_INIT;
@@ -292,6 +354,11 @@ static void scene_refuses_bad_options_with_a_message(void)
     nexp_error_clear(&err);
     CU_ASSERT_EQUAL(nexp_scene_generate(&o, 1, &s, &err), NEXP_ERR_ARG);
     CU_ASSERT(strstr(err.msg, "layer_size") != NULL);
+    o = (nexp_scene_options)NEXP_SCENE_OPTIONS_INIT;
+    o.thin = -0.1;
+    nexp_error_clear(&err);
+    CU_ASSERT_EQUAL(nexp_scene_generate(&o, 1, &s, &err), NEXP_ERR_ARG);
+    CU_ASSERT(strstr(err.msg, "thin") != NULL);
 }
 
 int main(void)
@@ -309,6 +376,8 @@ int main(void)
           occlusions_appear_where_layers_overlap_or_leave_the_frame },
         { "with_edges_many_colour_edges_are_no_motion_boundaries_and_without_none_are",
           with_edges_many_colour_edges_are_no_motion_boundaries_and_without_none_are },
+        { "thin_bars_are_narrow_fast_and_consistent_with_the_frames",
+          thin_bars_are_narrow_fast_and_consistent_with_the_frames },
         { "scene_refuses_bad_options_with_a_message", scene_refuses_bad_options_with_a_message },
         CU_TEST_INFO_NULL,
     };

@@ -63,6 +63,26 @@ check "resume with another crop is refused" 1 "$NEXP" train-inpaint --ckpt "$T/a
   --crop 32 --batch 1 --seed 5 --threads 1
 expect "the refusal names the option" grep -q -- "--crop 24" "$T/err"
 
+check "train with thin bars" 0 "$NEXP" train-inpaint --ckpt "$T/thin.h5" --iters 2 --val-every 0 --thin 0.5 $TINY
+expect "the start line says so" grep -q "data synthetic with thin bars" "$T/err"
+check "resume without them is refused" 1 "$NEXP" train-inpaint --ckpt "$T/thin.h5" --iters 3 --resume $TINY
+expect "the refusal names the option" grep -q -- "--thin 0.5, not 0" "$T/err"
+check "thin bars on a folder of pairs are refused" 1 "$NEXP" train-inpaint --ckpt "$T/x.h5" --thin 0.5 \
+  --data "$DATA/flow/chairs-crops" $TINY
+expect "  ... saying why" grep -q "thin bars need rendered scenes" "$T/err"
+INIT="--crop 24 --batch 1 --seed 6 --threads 1 --val-every 0"
+check "fine-tune a model with --init" 0 "$NEXP" train-inpaint --ckpt "$T/ft.h5" --init "$T/a.h5" --iters 2 $INIT
+expect "the start line names the model" grep -q "fine-tuning $T/a.h5 model" "$T/err"
+check "the fine-tuned checkpoint" 0 "$NEXP" model info "$T/ft.h5"
+expect "  ... has the model's shape and its own steps" sh -c \
+  "grep -q 'features 4, levels 2, steps 6' '$T/out' && grep -q 'step 2\\b' '$T/out'"
+check "--init with a shape option is a usage error" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --init "$T/a.h5" \
+  --features 8
+expect "  ... naming it" grep -q -- "--features: the model's shape comes from --init" "$T/err"
+check "--init with --resume is a usage error" 2 "$NEXP" train-inpaint --ckpt "$T/ft.h5" --init "$T/a.h5" --resume
+check "--init with a missing model" 1 "$NEXP" train-inpaint --ckpt "$T/x.h5" --init "$T/none.h5" $INIT
+expect "  ... names it, and no checkpoint is left" sh -c "grep -q '$T/none.h5' '$T/err' && test ! -e '$T/x.h5'"
+
 # train -> Ctrl-C -> --resume gives the weights of an uninterrupted run (shorter under valgrind)
 ITERS=300
 if [ "${NEXP_VALGRIND:-0}" = 1 ]; then ITERS=40; fi
