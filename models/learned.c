@@ -142,6 +142,7 @@ typedef struct level_ws {
     float *a1, *a2, *a3; /* (F, hw) activations after leaky ReLU */
     float *o;            /* (5, hw) network outputs */
     float *e;            /* (4, hw) stencil contributions */
+    float *wt;           /* (4, hw) their edge weights (learned_edge_weights) */
     float *f;            /* (nc, hw) data */
     float *known;        /* (hw) */
     float *states;       /* training: (steps + 1) x (nc, hw); inference: 2 x (nc, hw) */
@@ -166,6 +167,7 @@ static void ws_free(run_ws *ws)
         free(v->a3);
         free(v->o);
         free(v->e);
+        free(v->wt);
         free(v->f);
         free(v->known);
         free(v->states);
@@ -222,6 +224,7 @@ static void level_network(const nexp_learned *m, level_ws *v, int l, float *col,
     learned_conv_forward(F, LEARNED_NOUT, 1, h, w, v->a3, P(m, T_HW), P(m, T_HB), v->o, NULL, 1);
     int li = level_index(m, l);
     learned_tensor_forward(n, v->o, P(m, T_LB) + (size_t)li * LEARNED_NOUT, P(m, T_LK)[li], v->e);
+    learned_edge_weights(h, w, v->e, v->wt);
 }
 
 static nexp_status alloc_level(level_ws *v, int cin0, int F, int nc, size_t nstates, nexp_error *err)
@@ -233,10 +236,11 @@ static nexp_status alloc_level(level_ws *v, int cin0, int F, int nc, size_t nsta
     v->a3 = malloc((size_t)F * n * sizeof(float));
     v->o = malloc(LEARNED_NOUT * n * sizeof(float));
     v->e = malloc(LEARNED_NW * n * sizeof(float));
+    v->wt = malloc(LEARNED_NW * n * sizeof(float));
     v->f = malloc((size_t)nc * n * sizeof(float));
     v->known = malloc(n * sizeof(float));
     v->states = nc > 0 ? malloc(nstates * (size_t)nc * n * sizeof(float)) : NULL;
-    if (!v->x0 || !v->a1 || !v->a2 || !v->a3 || !v->o || !v->e || !v->f || !v->known || (nc > 0 && !v->states)) {
+    if (!v->x0 || !v->a1 || !v->a2 || !v->a3 || !v->o || !v->e || !v->wt || !v->f || !v->known || (nc > 0 && !v->states)) {
         return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory for a %d x %d model level", v->w, v->h);
     }
     return NEXP_OK;
@@ -405,7 +409,7 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
         for (int s = 1; s <= S; s++) {
             const float *in = v->states + (store ? (size_t)(s - 1) : (size_t)((s - 1) % 2)) * sz;
             float *outp = v->states + (store ? (size_t)s : (size_t)(s % 2)) * sz;
-            learned_step_forward(nc, v->h, v->w, in, v->f, v->known, v->e, LEARNED_TAU, outp);
+            learned_step_forward(nc, v->h, v->w, in, v->f, v->known, v->wt, LEARNED_TAU, outp);
         }
     }
     if (nc > 0) {
@@ -543,7 +547,7 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
         memset(de, 0, LEARNED_NW * n * sizeof(float));
         for (int s = S; s >= 1; s--) {
             memset(gp, 0, sz * sizeof(float));
-            learned_step_backward(nc, v->h, v->w, v->states + (size_t)(s - 1) * sz, v->known, v->e, LEARNED_TAU, g,
+            learned_step_backward(nc, v->h, v->w, v->states + (size_t)(s - 1) * sz, v->known, v->wt, LEARNED_TAU, g,
                                   gp, de);
             float *t = g;
             g = gp;

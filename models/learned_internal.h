@@ -62,12 +62,16 @@ void learned_tensor_backward(size_t n, const float *o, const float *lb, float lo
  * eigenvalues l1, l2 and alpha. */
 void learned_tensor_describe(size_t n, const float *o, const float *lb, float log_kappa, float *t);
 
+/* The edge weights of the stencil from its contributions e (4, H, W): wt (4, H, W), wt_k(i) =
+ * (e_k(i) + e_k(i + d_k)) / 2 for d_k = (1, 0), (0, 1), (1, 1), (-1, 1); 0 where i + d_k is outside. */
+void learned_edge_weights(int h, int w, const float *e, float *wt);
 /* One explicit step on nc <= 8 channels: out = u + tau A(e) u at unknown pixels, out = f at known
- * (known[i] != 0). u, f, out: (nc, H, W), e: (4, H, W), u != out. */
-void learned_step_forward(int nc, int h, int w, const float *u, const float *f, const float *known, const float *e,
+ * (known[i] != 0). u, f, out: (nc, H, W), wt: (4, H, W) from learned_edge_weights, u != out. */
+void learned_step_forward(int nc, int h, int w, const float *u, const float *f, const float *known, const float *wt,
                           float tau, float *out);
-/* Given dout, du += (I + tau A)^T ((1 - known) dout) and de += d/de. u is the step's input. */
-void learned_step_backward(int nc, int h, int w, const float *u, const float *known, const float *e, float tau,
+/* Given dout, du += (I + tau A)^T ((1 - known) dout) and de += d/de. u is the step's input, wt the
+ * edge weights of e. */
+void learned_step_backward(int nc, int h, int w, const float *u, const float *known, const float *wt, float tau,
                            const float *dout, float *du, float *de);
 
 /* Bilinear 2x upsampling (the coarse-to-fine transfer): coarse (nc, hc, wc) -> fine (nc, h, w), fine x at

@@ -9,6 +9,7 @@
  * For a constant tensor these give the consistent 3 x 3 stencil of div(D grad u). The weight of the
  * edge between pixel i and its neighbour n in direction k is (e_k(i) + e_k(n)) / 2, so the operator
  * is symmetric and conserves the mean; edges leaving the image are dropped (reflecting boundary).
+ * These weights are computed once per level (learned_edge_weights) and read by every step.
  * ep, em >= 0 for every positive semidefinite D; ex and ey are clipped at 0 where a strongly
  * anisotropic tensor and alpha would make them negative, so every weight is nonnegative.
  *
@@ -278,14 +279,40 @@ void learned_tensor_describe(size_t n, const float *o, const float *lb, float lo
 
 /* ---- explicit steps ------------------------------------------------------------------------------ */
 
-/* Neighbour offsets and the contribution each edge uses: x, y, (1, 1), (1, -1), both signs. */
+/* Neighbour offsets: x, y, (1, 1), (-1, 1), each followed by its opposite. Edge k of pixel i joins i
+ * and i + (nb_dx[2k], nb_dy[2k]); the neighbour in the opposite direction n has i as its edge-k
+ * partner, so that edge's weight is stored at n. */
 static const int nb_dx[8] = { 1, -1, 0, 0, 1, -1, -1, 1 };
 static const int nb_dy[8] = { 0, 0, 1, -1, 1, -1, 1, -1 };
-static const int nb_k[8] = { 0, 0, 1, 1, 2, 2, 3, 3 };
+
+NEXP_CLONES_EXACT
+void learned_edge_weights(int h, int w, const float *e, float *wt)
+{
+    const size_t hw = (size_t)h * (size_t)w;
+#pragma omp parallel for schedule(static) if (hw >= LEARNED_PAR_MIN)
+    for (int y = 0; y < h; y++) {
+        for (int k = 0; k < 4; k++) {
+            const float *ek = e + (size_t)k * hw;
+            float *wk = wt + (size_t)k * hw + (size_t)y * w;
+            const int dx = nb_dx[2 * k], dy = nb_dy[2 * k];
+            for (int x = 0; x < w; x++) {
+                const int xx = x + dx, yy = y + dy;
+                const size_t i = (size_t)y * w + x;
+                wk[x] = xx >= 0 && xx < w && yy < h ? 0.5f * (ek[i] + ek[(size_t)yy * w + xx]) : 0.0f;
+            }
+        }
+    }
+}
+
+/* The weight of the edge from i to its neighbour n in direction j (0..7). */
+static inline float edge_weight(const float *wt, size_t hw, int j, size_t i, size_t n)
+{
+    return wt[(size_t)(j >> 1) * hw + ((j & 1) ? n : i)];
+}
 
 /* One pixel of a step, any position (the border skips missing neighbours). */
 static inline void step_pixel(int nc, int h, int w, int x, int y, const float *u, const float *f, const float *known,
-                              const float *e, float tau, float *out)
+                              const float *wt, float tau, float *out)
 {
     const size_t hw = (size_t)h * (size_t)w, i = (size_t)y * w + x;
     if (known[i] != 0.0f) {
@@ -294,7 +321,7 @@ static inline void step_pixel(int nc, int h, int w, int x, int y, const float *u
         }
         return;
     }
-    float wt[8];
+    float wgt[8];
     size_t ni[8];
     int m = 0;
     for (int k = 0; k < 8; k++) {
@@ -303,15 +330,14 @@ static inline void step_pixel(int nc, int h, int w, int x, int y, const float *u
             continue;
         }
         ni[m] = (size_t)yy * w + xx;
-        const float *ek = e + (size_t)nb_k[k] * hw;
-        wt[m] = 0.5f * (ek[i] + ek[ni[m]]);
+        wgt[m] = edge_weight(wt, hw, k, i, ni[m]);
         m++;
     }
     for (int c = 0; c < nc; c++) {
         const float *uc = u + c * hw;
         float s = 0.0f;
         for (int j = 0; j < m; j++) {
-            s += wt[j] * (uc[ni[j]] - uc[i]);
+            s += wgt[j] * (uc[ni[j]] - uc[i]);
         }
         out[c * hw + i] = uc[i] + tau * s;
     }
@@ -320,24 +346,24 @@ static inline void step_pixel(int nc, int h, int w, int x, int y, const float *u
 /* The interior of row y (x = 1 .. w - 2) of channel c: the same operations in the same order as
  * step_pixel, branch-free, so it vectorises and gives identical results. */
 static inline void step_row_interior(int w, size_t hw, size_t row, const float *restrict uc, const float *restrict fc,
-                                     const float *restrict known, const float *restrict e, float tau,
+                                     const float *restrict known, const float *restrict wt, float tau,
                                      float *restrict oc)
 {
-    const float *e0 = e, *e1 = e + hw, *e2 = e + 2 * hw, *e3 = e + 3 * hw;
+    const float *w0 = wt, *w1 = wt + hw, *w2 = wt + 2 * hw, *w3 = wt + 3 * hw;
     const size_t W = (size_t)w;
 #pragma omp simd
     for (int x = 1; x < w - 1; x++) {
         const size_t i = row + (size_t)x;
         const float ui = uc[i];
         float s = 0.0f;
-        s += 0.5f * (e0[i] + e0[i + 1]) * (uc[i + 1] - ui);
-        s += 0.5f * (e0[i] + e0[i - 1]) * (uc[i - 1] - ui);
-        s += 0.5f * (e1[i] + e1[i + W]) * (uc[i + W] - ui);
-        s += 0.5f * (e1[i] + e1[i - W]) * (uc[i - W] - ui);
-        s += 0.5f * (e2[i] + e2[i + W + 1]) * (uc[i + W + 1] - ui);
-        s += 0.5f * (e2[i] + e2[i - W - 1]) * (uc[i - W - 1] - ui);
-        s += 0.5f * (e3[i] + e3[i + W - 1]) * (uc[i + W - 1] - ui);
-        s += 0.5f * (e3[i] + e3[i - W + 1]) * (uc[i - W + 1] - ui);
+        s += w0[i] * (uc[i + 1] - ui);
+        s += w0[i - 1] * (uc[i - 1] - ui);
+        s += w1[i] * (uc[i + W] - ui);
+        s += w1[i - W] * (uc[i - W] - ui);
+        s += w2[i] * (uc[i + W + 1] - ui);
+        s += w2[i - W - 1] * (uc[i - W - 1] - ui);
+        s += w3[i] * (uc[i + W - 1] - ui);
+        s += w3[i - W + 1] * (uc[i - W + 1] - ui);
         oc[i] = known[i] != 0.0f ? fc[i] : ui + tau * s;
     }
 }
@@ -345,7 +371,7 @@ static inline void step_row_interior(int w, size_t hw, size_t row, const float *
 /* Compiled per instruction set (NEXP_CLONES_EXACT: no fused multiply-adds, so every clone and the
  * border code give the same bits). */
 NEXP_CLONES_EXACT
-void learned_step_forward(int nc, int h, int w, const float *u, const float *f, const float *known, const float *e,
+void learned_step_forward(int nc, int h, int w, const float *u, const float *f, const float *known, const float *wt,
                           float tau, float *out)
 {
     const size_t hw = (size_t)h * (size_t)w;
@@ -353,22 +379,22 @@ void learned_step_forward(int nc, int h, int w, const float *u, const float *f, 
     for (int y = 0; y < h; y++) {
         if (y == 0 || y == h - 1 || w < 3) {
             for (int x = 0; x < w; x++) {
-                step_pixel(nc, h, w, x, y, u, f, known, e, tau, out);
+                step_pixel(nc, h, w, x, y, u, f, known, wt, tau, out);
             }
             continue;
         }
         const size_t row = (size_t)y * w;
-        step_pixel(nc, h, w, 0, y, u, f, known, e, tau, out);
+        step_pixel(nc, h, w, 0, y, u, f, known, wt, tau, out);
         for (int c = 0; c < nc; c++) {
-            step_row_interior(w, hw, row, u + c * hw, f + c * hw, known, e, tau, out + c * hw);
+            step_row_interior(w, hw, row, u + c * hw, f + c * hw, known, wt, tau, out + c * hw);
         }
-        step_pixel(nc, h, w, w - 1, y, u, f, known, e, tau, out);
+        step_pixel(nc, h, w, w - 1, y, u, f, known, wt, tau, out);
     }
 }
 
 /* The reverse of one pixel's step, any position. */
 static inline void step_pixel_backward(int nc, int h, int w, int x, int y, const float *u, const float *known,
-                                       const float *e, float tau, const float *dout, float *du, float *de)
+                                       const float *wt, float tau, const float *dout, float *du, float *de)
 {
     const size_t hw = (size_t)h * (size_t)w, i = (size_t)y * w + x;
     float hi_[8];
@@ -383,8 +409,7 @@ static inline void step_pixel_backward(int nc, int h, int w, int x, int y, const
             continue;
         }
         size_t n = (size_t)yy * w + xx;
-        const float *ek = e + (size_t)nb_k[k] * hw;
-        float wgt = 0.5f * (ek[i] + ek[n]);
+        float wgt = edge_weight(wt, hw, k, i, n);
         int unknown_n = known[n] == 0.0f;
         float dw = 0.0f;
         for (int c = 0; c < nc; c++) {
@@ -394,7 +419,7 @@ static inline void step_pixel_backward(int nc, int h, int w, int x, int y, const
         }
         /* the edge (i, n) is visited from both ends; each visit adds the half that belongs to
          * e_k(i) */
-        de[(size_t)nb_k[k] * hw + i] += 0.5f * tau * dw;
+        de[(size_t)(k >> 1) * hw + i] += 0.5f * tau * dw;
     }
     for (int c = 0; c < nc; c++) {
         du[c * hw + i] += hi_[c] + tau * acc[c];
@@ -404,7 +429,7 @@ static inline void step_pixel_backward(int nc, int h, int w, int x, int y, const
 /* The interior of row y for two channels (flow): step_pixel_backward's operations in its order,
  * branch-free, so it vectorises and gives identical results. */
 static inline void step_row_interior_backward2(int w, size_t hw, size_t row, const float *restrict u,
-                                               const float *restrict known, const float *restrict e, float tau,
+                                               const float *restrict known, const float *restrict wt, float tau,
                                                const float *restrict dout, float *restrict du, float *restrict de)
 {
     const float *u0 = u, *u1 = u + hw, *g0 = dout, *g1 = dout + hw;
@@ -418,8 +443,7 @@ static inline void step_row_interior_backward2(int w, size_t hw, size_t row, con
         float acc0 = 0.0f, acc1 = 0.0f;
         for (int k = 0; k < 8; k++) {
             const size_t n = (size_t)((ptrdiff_t)i + off[k]);
-            const float *ek = e + (size_t)(k >> 1) * hw;
-            const float wgt = 0.5f * (ek[i] + ek[n]);
+            const float wgt = wt[(size_t)(k >> 1) * hw + ((k & 1) ? n : i)];
             const int unknown_n = known[n] == 0.0f;
             const float hn0 = unknown_n ? g0[n] : 0.0f, hn1 = unknown_n ? g1[n] : 0.0f;
             float dw = 0.0f;
@@ -435,7 +459,7 @@ static inline void step_row_interior_backward2(int w, size_t hw, size_t row, con
 }
 
 NEXP_CLONES_EXACT
-void learned_step_backward(int nc, int h, int w, const float *u, const float *known, const float *e, float tau,
+void learned_step_backward(int nc, int h, int w, const float *u, const float *known, const float *wt, float tau,
                            const float *dout, float *du, float *de)
 {
     const size_t hw = (size_t)h * (size_t)w;
@@ -443,13 +467,13 @@ void learned_step_backward(int nc, int h, int w, const float *u, const float *kn
     for (int y = 0; y < h; y++) {
         if (nc != 2 || y == 0 || y == h - 1 || w < 3) {
             for (int x = 0; x < w; x++) {
-                step_pixel_backward(nc, h, w, x, y, u, known, e, tau, dout, du, de);
+                step_pixel_backward(nc, h, w, x, y, u, known, wt, tau, dout, du, de);
             }
             continue;
         }
-        step_pixel_backward(nc, h, w, 0, y, u, known, e, tau, dout, du, de);
-        step_row_interior_backward2(w, hw, (size_t)y * w, u, known, e, tau, dout, du, de);
-        step_pixel_backward(nc, h, w, w - 1, y, u, known, e, tau, dout, du, de);
+        step_pixel_backward(nc, h, w, 0, y, u, known, wt, tau, dout, du, de);
+        step_row_interior_backward2(w, hw, (size_t)y * w, u, known, wt, tau, dout, du, de);
+        step_pixel_backward(nc, h, w, w - 1, y, u, known, wt, tau, dout, du, de);
     }
 }
 

@@ -46,7 +46,7 @@ static void step_backward_matches_finite_differences(void)
     nexp_rng rng;
     nexp_rng_seed(&rng, 2385);
     float u[2 * 63], f[2 * 63], known[63], e[4 * 63], out[2 * 63], r[2 * 63];
-    float du[2 * 63] = { 0 }, de[4 * 63] = { 0 }, vu[2 * 63], ve[4 * 63], up[2 * 63], ep[4 * 63];
+    float du[2 * 63] = { 0 }, de[4 * 63] = { 0 }, vu[2 * 63], ve[4 * 63], up[2 * 63], ep[4 * 63], wt[4 * 63];
     fill_random(&rng, 2 * n, u, -3.0, 3.0);
     fill_random(&rng, 2 * n, f, -3.0, 3.0);
     fill_random(&rng, 4 * n, e, 0.05, 0.9);
@@ -54,7 +54,8 @@ static void step_backward_matches_finite_differences(void)
     for (size_t i = 0; i < n; i++) {
         known[i] = nexp_rng_uniform(&rng) < 0.3 ? 1.0f : 0.0f;
     }
-    learned_step_backward(nc, h, w, u, known, e, 0.2f, r, du, de);
+    learned_edge_weights(h, w, e, wt);
+    learned_step_backward(nc, h, w, u, known, wt, 0.2f, r, du, de);
     fill_random(&rng, 2 * n, vu, -1.0, 1.0);
     fill_random(&rng, 4 * n, ve, -1.0, 1.0);
     /* the step is linear in u and in e separately: central differences are exact up to rounding */
@@ -63,23 +64,25 @@ static void step_backward_matches_finite_differences(void)
     for (size_t i = 0; i < 2 * n; i++) {
         up[i] = u[i] + hh * vu[i];
     }
-    learned_step_forward(nc, h, w, up, f, known, e, 0.2f, out);
+    learned_step_forward(nc, h, w, up, f, known, wt, 0.2f, out);
     lp = dot(2 * n, r, out);
     for (size_t i = 0; i < 2 * n; i++) {
         up[i] = u[i] - hh * vu[i];
     }
-    learned_step_forward(nc, h, w, up, f, known, e, 0.2f, out);
+    learned_step_forward(nc, h, w, up, f, known, wt, 0.2f, out);
     lm = dot(2 * n, r, out);
     CU_ASSERT(close_rel((lp - lm) / (2 * hh), dot(2 * n, du, vu), 1e-3, 1e-3));
     for (size_t i = 0; i < 4 * n; i++) {
         ep[i] = e[i] + hh * ve[i];
     }
-    learned_step_forward(nc, h, w, u, f, known, ep, 0.2f, out);
+    learned_edge_weights(h, w, ep, wt);
+    learned_step_forward(nc, h, w, u, f, known, wt, 0.2f, out);
     lp = dot(2 * n, r, out);
     for (size_t i = 0; i < 4 * n; i++) {
         ep[i] = e[i] - hh * ve[i];
     }
-    learned_step_forward(nc, h, w, u, f, known, ep, 0.2f, out);
+    learned_edge_weights(h, w, ep, wt);
+    learned_step_forward(nc, h, w, u, f, known, wt, 0.2f, out);
     lm = dot(2 * n, r, out);
     CU_ASSERT(close_rel((lp - lm) / (2 * hh), dot(4 * n, de, ve), 1e-3, 1e-3));
 }
