@@ -292,8 +292,22 @@ static int learned_info(const char *path, int json, nexp_error *err)
     char spec[256];
     snprintf(spec, sizeof spec, "features %d, levels %d, steps %d, reads %s", m->spec.features, m->spec.levels,
              m->spec.steps, m->spec.flow_input ? "image+flow" : "image");
-    char meta[160];
-    if (trained) {
+    char meta[5120];
+    nexp_train_options o = NEXP_TRAIN_OPTIONS_INIT;
+    char *data = NULL;
+    if (trained && nexp_trainer_checkpoint_options(path, &o, &data, NULL) == NEXP_OK) {
+        char thin[48] = "";
+        if (o.thin > 0.0) {
+            snprintf(thin, sizeof thin, " --thin %g", o.thin);
+        }
+        snprintf(meta, sizeof meta,
+                 "learned flow inpainting model of nexp train-inpaint, trained with --data %s --crop %d --batch %d "
+                 "--density %g:%g --photometric %s%s --lr %g --seed %llu --iters %ld, batches split over %lld "
+                 "thread(s) (--resume --threads %lld continues it bit-identically)",
+                 o.data, o.sample.crop, o.batch, o.sample.density_min, o.sample.density_max,
+                 o.sample.photometric ? "on" : "off", thin, o.lr, (unsigned long long)o.seed, o.iters,
+                 (long long)threads, (long long)threads);
+    } else if (trained) {
         snprintf(meta, sizeof meta,
                  "learned flow inpainting model of nexp train-inpaint, batches split over %lld thread(s) "
                  "(--resume --threads %lld continues it bit-identically)",
@@ -301,6 +315,7 @@ static int learned_info(const char *path, int json, nexp_error *err)
     } else {
         snprintf(meta, sizeof meta, "learned flow inpainting model of nexp train-inpaint");
     }
+    free(data);
     nexp_ckpt_info info = { (long)iter, trained, { { 0 } }, meta };
     print_info(path, json, LEARNED_KIND, spec, m->n_params, m->tensors, m->n_tensors, opt, &info);
     nexp_optim_free(opt);

@@ -21,10 +21,14 @@ static void usage(FILE *out)
             "homogeneous inpainting are scored on %d held-out synthetic scenes.\n"
             "The checkpoint (written atomically every --save-every steps, at validation, at the end\n"
             "and on Ctrl-C) is also a model file for 'nexp inpaint --method learned --model'.\n"
-            "--resume continues a checkpoint bit-identically (same options, same thread count).\n\n"
+            "--resume continues a checkpoint bit-identically (same thread count): the options that\n"
+            "shape the samples (--data, --density, --batch, --crop, --lr, --seed, --photometric,\n"
+            "--thin) and --iters come from the checkpoint unless given, and given ones must match\n"
+            "(--iters may grow).\n\n"
             "Options:\n"
             "  --ckpt FILE        checkpoint / model file (HDF5)                       [required]\n"
-            "  --resume           continue from --ckpt instead of starting anew\n"
+            "  --resume           continue from --ckpt instead of starting anew, with its options\n"
+            "                     unless given (see above)\n"
             "  --data SRC         'synthetic', 'synthetic-edges' (scenes with colour edges that\n"
             "                     are no motion boundaries: patches, decals, blur),\n"
             "                     'synthetic-fast' (40 %% of the scenes have 1-4 smaller objects\n"
@@ -145,6 +149,9 @@ static int cmd_train_inpaint(int argc, char **argv)
     const char *ckpt = NULL;
     int resume = 0, quiet = 0;
     const char *shape_flag = NULL; /* the last option that shapes a new model, for --init's check */
+    /* options given on the command line; on --resume the others come from the checkpoint */
+    int given_data = 0, given_density = 0, given_iters = 0, given_batch = 0, given_crop = 0, given_lr = 0,
+        given_seed = 0, given_photo = 0, given_thin = 0;
     long val_every = 100, save_every = 100;
     int c;
     opterr = 0;
@@ -158,24 +165,31 @@ static int cmd_train_inpaint(int argc, char **argv)
             break;
         case O_DATA:
             o.data = optarg;
+            given_data = 1;
             break;
         case O_DENSITY:
             parse_density(optarg, &o.sample.density_min, &o.sample.density_max);
+            given_density = 1;
             break;
         case O_ITERS:
             o.iters = cli_parse_long("train-inpaint", "--iters", optarg, 1, 100000000L);
+            given_iters = 1;
             break;
         case O_BATCH:
             o.batch = (int)cli_parse_long("train-inpaint", "--batch", optarg, 1, 1024);
+            given_batch = 1;
             break;
         case O_CROP:
             o.sample.crop = (int)cli_parse_long("train-inpaint", "--crop", optarg, 8, 4096);
+            given_crop = 1;
             break;
         case O_LR:
             o.lr = cli_parse_double("train-inpaint", "--lr", optarg, 1e-9, 0.99);
+            given_lr = 1;
             break;
         case O_SEED:
             o.seed = (uint64_t)cli_parse_long("train-inpaint", "--seed", optarg, 0, 2147483647L);
+            given_seed = 1;
             break;
         case O_VAL:
             val_every = cli_parse_long("train-inpaint", "--val-every", optarg, 0, 100000000L);
@@ -200,6 +214,7 @@ static int cmd_train_inpaint(int argc, char **argv)
             break;
         case O_PHOTO:
             o.sample.photometric = parse_on_off("--photometric", optarg);
+            given_photo = 1;
             break;
         case O_FLOWIN:
             shape_flag = "--flow-input";
@@ -207,6 +222,7 @@ static int cmd_train_inpaint(int argc, char **argv)
             break;
         case O_THIN:
             o.thin = cli_parse_double("train-inpaint", "--thin", optarg, 0.0, 1.0);
+            given_thin = 1;
             break;
         case O_INIT:
             o.init = optarg;
@@ -243,8 +259,30 @@ static int cmd_train_inpaint(int argc, char **argv)
         o.val_count = 0;
     }
     nexp_error err = NEXP_ERROR_INIT;
+    char *ck_data = NULL;
+    if (resume) {
+        nexp_train_options ck = o;
+        if (nexp_trainer_checkpoint_options(ckpt, &ck, &ck_data, &err) != NEXP_OK) {
+            cli_die_err("train-inpaint", &err);
+        }
+        o.data = given_data ? o.data : ck.data;
+        o.iters = given_iters ? o.iters : ck.iters;
+        o.batch = given_batch ? o.batch : ck.batch;
+        o.lr = given_lr ? o.lr : ck.lr;
+        o.seed = given_seed ? o.seed : ck.seed;
+        o.thin = given_thin ? o.thin : ck.thin;
+        o.sample.crop = given_crop ? o.sample.crop : ck.sample.crop;
+        o.sample.photometric = given_photo ? o.sample.photometric : ck.sample.photometric;
+        o.sample.flips = ck.sample.flips;
+        if (!given_density) {
+            o.sample.density_min = ck.sample.density_min;
+            o.sample.density_max = ck.sample.density_max;
+        }
+    }
     nexp_trainer *t = NULL;
     nexp_status st = resume ? nexp_trainer_resume(&t, ckpt, &o, &err) : nexp_trainer_create(&t, &o, &err);
+    free(ck_data); /* the trainer holds its own copy of the data name */
+    o.data = t != NULL ? t->opt.data : NULL;
     if (st != NEXP_OK) {
         cli_die_err("train-inpaint", &err);
     }
@@ -254,10 +292,16 @@ static int cmd_train_inpaint(int argc, char **argv)
                         "to %ld\n",
                 resume ? "resuming a" : (o.init != NULL ? "fine-tuning " : "new"), o.init != NULL ? o.init : "",
                 t->model->n_params, t->model->spec.features, t->model->spec.levels,
-                t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image", o.data, o.thin > 0.0 ? " with thin bars" : "",
-                o.sample.crop,
+                t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image", o.data,
+                o.thin > 0.0 ? " with thin bars" : "", o.sample.crop,
                 o.batch, nexp_trainer_batch_threads(t), o.sample.density_min, o.sample.density_max,
                 o.sample.photometric ? "on" : "off", t->iter, o.iters);
+    }
+    if (t->iter >= o.iters) {
+        fprintf(stderr, "nexp train-inpaint: %s is at step %ld of %ld already: nothing to do (a larger --iters "
+                        "trains on)\n", ckpt, t->iter, o.iters);
+        nexp_trainer_free(t);
+        return CLI_EXIT_OK;
     }
     if (resume && t->ckpt_threads != nexp_trainer_batch_threads(t)) {
         fprintf(stderr, "nexp train-inpaint: warning: the checkpoint split its batches over %d thread(s), this run "

@@ -296,25 +296,112 @@ nexp_status nexp_trainer_read_batch_threads(nexp_h5_file *h, int64_t *threads, n
                : NEXP_OK;
 }
 
-static nexp_status expect_int(nexp_h5_file *h, const char *name, int64_t want, const char *flag, nexp_error *err)
+/* The options a checkpoint's group "train" records into *o (the rest of *o untouched); *data is
+ * malloc'd. Checkpoints from before --photometric and --thin lack those: they were trained without. */
+static nexp_status read_train_options(nexp_h5_file *h, nexp_train_options *o, char **data, nexp_error *err)
 {
-    int64_t v;
-    nexp_status st = nexp_h5_read_attr_int64(h, "train", name, &v, err);
-    if (st == NEXP_OK && v != want) {
-        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with %s %lld, not %lld", flag,
-                            (long long)v, (long long)want);
+    int64_t batch, iters, crop, flips, seed, photo = 0;
+    double thin = 0.0;
+    nexp_status st;
+    *data = NULL;
+    if ((st = nexp_h5_read_attr_string(h, "train", "data", data, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_int64(h, "train", "batch", &batch, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_int64(h, "train", "iters", &iters, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_int64(h, "train", "crop", &crop, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_int64(h, "train", "flips", &flips, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_int64(h, "train", "seed", &seed, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_double(h, "train", "density_min", &o->sample.density_min, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_double(h, "train", "density_max", &o->sample.density_max, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_double(h, "train", "lr", &o->lr, err)) != NEXP_OK ||
+        (nexp_h5_attr_exists(h, "train", "photometric") &&
+         (st = nexp_h5_read_attr_int64(h, "train", "photometric", &photo, err)) != NEXP_OK) ||
+        (nexp_h5_attr_exists(h, "train", "thin") &&
+         (st = nexp_h5_read_attr_double(h, "train", "thin", &thin, err)) != NEXP_OK)) {
+        free(*data);
+        *data = NULL;
+        return st;
+    }
+    o->data = *data;
+    o->batch = (int)batch;
+    o->iters = (long)iters;
+    o->sample.crop = (int)crop;
+    o->sample.flips = (int)flips;
+    o->seed = (uint64_t)seed;
+    o->sample.photometric = (int)photo;
+    o->thin = thin;
+    return NEXP_OK;
+}
+
+static nexp_status open_checkpoint(nexp_h5_file **h, const char *path, nexp_error *err)
+{
+    nexp_status st = nexp_h5_open_read(h, path, err);
+    if (st == NEXP_OK && nexp_h5_exists(*h, "train") != NEXP_H5_GROUP) {
+        nexp_h5_close(*h);
+        *h = NULL;
+        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s is a model file without training state (no group 'train')",
+                            path);
     }
     return st;
 }
 
-static nexp_status expect_double(nexp_h5_file *h, const char *name, double want, const char *flag, nexp_error *err)
+nexp_status nexp_trainer_checkpoint_options(const char *path, nexp_train_options *o, char **data, nexp_error *err)
 {
-    double v;
-    nexp_status st = nexp_h5_read_attr_double(h, "train", name, &v, err);
-    if (st == NEXP_OK && v != want) {
-        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with %s %g, not %g", flag, v, want);
+    nexp_h5_file *h = NULL;
+    *data = NULL;
+    nexp_status st = open_checkpoint(&h, path, err);
+    if (st != NEXP_OK) {
+        return st; /* the message names the file */
     }
+    if ((st = read_train_options(h, o, data, err)) != NEXP_OK) {
+        nexp_error_prefix(err, path);
+    }
+    nexp_h5_close(h);
     return st;
+}
+
+static nexp_status mismatch(nexp_error *err, const char *flag, const char *was, const char *now)
+{
+    return nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with %s %s, not %s", flag, was, now);
+}
+
+/* The first option of opt that differs from the checkpoint's ck, as an error naming it. */
+static nexp_status compare_options(const nexp_train_options *ck, const nexp_train_options *opt, nexp_error *err)
+{
+    const char *data = opt->data != NULL ? opt->data : "synthetic";
+    const struct {
+        const char *flag;
+        double was, now;
+    } num[] = { { "--batch", ck->batch, opt->batch },
+                { "--crop", ck->sample.crop, opt->sample.crop },
+                { "flips", ck->sample.flips, opt->sample.flips },
+                { "--lr", ck->lr, opt->lr },
+                { "--thin", ck->thin, opt->thin } };
+    char was[64], now[64];
+    if (strcmp(ck->data, data) != 0) {
+        return mismatch(err, "--data", ck->data, data);
+    }
+    for (size_t k = 0; k < sizeof num / sizeof num[0]; k++) {
+        if (num[k].was != num[k].now) {
+            snprintf(was, sizeof was, "%.15g", num[k].was);
+            snprintf(now, sizeof now, "%.15g", num[k].now);
+            return mismatch(err, num[k].flag, was, now);
+        }
+    }
+    if (ck->sample.density_min != opt->sample.density_min || ck->sample.density_max != opt->sample.density_max) {
+        snprintf(was, sizeof was, "%.15g:%.15g", ck->sample.density_min, ck->sample.density_max);
+        snprintf(now, sizeof now, "%.15g:%.15g", opt->sample.density_min, opt->sample.density_max);
+        return mismatch(err, "--density", was, now);
+    }
+    if (ck->seed != opt->seed) {
+        snprintf(was, sizeof was, "%llu", (unsigned long long)ck->seed);
+        snprintf(now, sizeof now, "%llu", (unsigned long long)opt->seed);
+        return mismatch(err, "--seed", was, now);
+    }
+    if (ck->sample.photometric != opt->sample.photometric) {
+        return mismatch(err, "--photometric", ck->sample.photometric ? "on" : "off",
+                        opt->sample.photometric ? "on" : "off");
+    }
+    return NEXP_OK;
 }
 
 nexp_status nexp_trainer_resume(nexp_trainer **out, const char *path, const nexp_train_options *opt, nexp_error *err)
@@ -323,52 +410,12 @@ nexp_status nexp_trainer_resume(nexp_trainer **out, const char *path, const nexp
     nexp_h5_file *h = NULL;
     nexp_trainer *t = NULL;
     char *data = NULL;
-    nexp_status st = nexp_h5_open_read(&h, path, err);
+    nexp_train_options ck = *opt;
+    nexp_status st = open_checkpoint(&h, path, err);
     if (st != NEXP_OK) {
         return st;
     }
-    if (nexp_h5_exists(h, "train") != NEXP_H5_GROUP) {
-        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "%s is a model file without training state (no group 'train')",
-                            path);
-        goto done;
-    }
-    if ((st = nexp_h5_read_attr_string(h, "train", "data", &data, err)) != NEXP_OK) {
-        goto done;
-    }
-    if (strcmp(data, opt->data != NULL ? opt->data : "synthetic") != 0) {
-        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with --data %s, not %s", data,
-                            opt->data != NULL ? opt->data : "synthetic");
-        goto done;
-    }
-    if ((st = expect_int(h, "batch", opt->batch, "--batch", err)) != NEXP_OK ||
-        (st = expect_int(h, "crop", opt->sample.crop, "--crop", err)) != NEXP_OK ||
-        (st = expect_int(h, "flips", opt->sample.flips, "flips", err)) != NEXP_OK ||
-        (st = expect_int(h, "seed", (int64_t)opt->seed, "--seed", err)) != NEXP_OK ||
-        (st = expect_double(h, "density_min", opt->sample.density_min, "density min", err)) != NEXP_OK ||
-        (st = expect_double(h, "density_max", opt->sample.density_max, "density max", err)) != NEXP_OK ||
-        (st = expect_double(h, "lr", opt->lr, "--lr", err)) != NEXP_OK) {
-        goto done;
-    }
-    /* checkpoints from before --photometric have no such attribute: they were trained without */
-    int64_t photo = 0;
-    if (nexp_h5_attr_exists(h, "train", "photometric") &&
-        (st = nexp_h5_read_attr_int64(h, "train", "photometric", &photo, err)) != NEXP_OK) {
-        goto done;
-    }
-    if (photo != opt->sample.photometric) {
-        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with --photometric %s, not %s",
-                            photo ? "on" : "off", opt->sample.photometric ? "on" : "off");
-        goto done;
-    }
-    /* and from before thin bars without that one: they had none */
-    double thin = 0.0;
-    if (nexp_h5_attr_exists(h, "train", "thin") &&
-        (st = nexp_h5_read_attr_double(h, "train", "thin", &thin, err)) != NEXP_OK) {
-        goto done;
-    }
-    if (thin != opt->thin) {
-        st = nexp_error_set(err, NEXP_ERR_MISMATCH, "the checkpoint was trained with --thin %g, not %g", thin,
-                            opt->thin);
+    if ((st = read_train_options(h, &ck, &data, err)) != NEXP_OK || (st = compare_options(&ck, opt, err)) != NEXP_OK) {
         goto done;
     }
     if ((st = trainer_base(&t, opt, err)) != NEXP_OK || (st = nexp_learned_get(&t->model, h, err)) != NEXP_OK) {

@@ -78,8 +78,13 @@ typedef struct nexp_trainer {
 } nexp_trainer;
 
 nexp_status nexp_trainer_create(nexp_trainer **out, const nexp_train_options *opt, nexp_error *err);
-/* Continue from a checkpoint; opt supplies iters (may grow) and must match the sample options. */
+/* Continue from a checkpoint; opt supplies iters (may grow) and must match the options that shape the
+ * sample stream (data, batch, crop, flips, density, lr, seed, photometric, thin): the first that
+ * differs is named in a NEXP_ERR_MISMATCH error. */
 nexp_status nexp_trainer_resume(nexp_trainer **out, const char *path, const nexp_train_options *opt, nexp_error *err);
+/* Those options and the planned iters, as a checkpoint records them, into *o (the rest of *o untouched):
+ * so a resume can take them from the file. o->data then points to *data (malloc'd, the caller frees). */
+nexp_status nexp_trainer_checkpoint_options(const char *path, nexp_train_options *o, char **data, nexp_error *err);
 void nexp_trainer_free(nexp_trainer *t);
 /* Threads a step splits its batch over now: min(omp_get_max_threads(), batch). */
 int nexp_trainer_batch_threads(const nexp_trainer *t);

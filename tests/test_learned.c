@@ -445,6 +445,19 @@ static void training_resumed_from_a_checkpoint_continues_bit_identically(void)
     o.sample.crop = 32;
     CU_ASSERT_EQUAL(nexp_trainer_resume(&c, path, &o, &err), NEXP_ERR_MISMATCH);
     CU_ASSERT(strstr(err.msg, "--crop 24") != NULL);
+    /* and records them, so a resume can take them from the file */
+    nexp_train_options back = NEXP_TRAIN_OPTIONS_INIT;
+    char *data = NULL;
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_checkpoint_options(path, &back, &data, &err), NEXP_OK);
+    CU_ASSERT_STRING_EQUAL(back.data, "synthetic");
+    CU_ASSERT_EQUAL(back.sample.crop, 24);
+    CU_ASSERT_EQUAL(back.batch, o.batch);
+    CU_ASSERT_EQUAL(back.iters, o.iters);
+    CU_ASSERT_EQUAL(back.seed, o.seed);
+    CU_ASSERT_EQUAL(back.lr, o.lr);
+    CU_ASSERT_EQUAL(back.sample.density_max, o.sample.density_max);
+    CU_ASSERT_EQUAL(back.thin, 0.0);
+    free(data);
     /* and is a model file */
     nexp_learned *m = NULL;
     CU_ASSERT_EQUAL_FATAL(nexp_learned_load(&m, path, NULL), NEXP_OK);
@@ -452,6 +465,8 @@ static void training_resumed_from_a_checkpoint_continues_bit_identically(void)
     CU_ASSERT_EQUAL(m->spec.steps, 10);
     nexp_learned_free(m);
     nexp_trainer_free(a);
+    CU_ASSERT_EQUAL(nexp_trainer_checkpoint_options(nexp_test_tmp("no_such.h5"), &back, &data, &err), NEXP_ERR_IO);
+    CU_ASSERT_PTR_NULL(data);
 }
 
 /* Steps of tiny training (batch 4) on the given threads: final parameters (n of them), first-step

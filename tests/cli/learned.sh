@@ -20,6 +20,7 @@ expect "progress shows it/s" grep -q "it/s" "$T/err"
 expect "new models read the flow by default" grep -q "image+flow-fed" "$T/err"
 check "model info describes a train-inpaint checkpoint" 0 "$NEXP" model info "$T/a.h5" --json
 expect "kind, spec, step and optimiser" grep -q '"model": "learned-inpaint", "spec": "features 4, levels 2, steps 6, reads image+flow".*"step": 4, "optimiser": {"kind": "adam"' "$T/out"
+expect "  ... and the options it was trained with" grep -q "trained with --data synthetic --crop 24 --batch 1 --density 0.01:0.1 --photometric off --lr 0.006 --seed 5 --iters 4" "$T/out"
 check "train on scenes with edges that are no motion boundaries" 0 "$NEXP" train-inpaint --ckpt "$T/e.h5" \
   --iters 2 --val-every 2 --data synthetic-edges $TINY
 check "train on scenes with a few fast objects" 0 "$NEXP" train-inpaint --ckpt "$T/fast.h5" \
@@ -35,16 +36,28 @@ check "an empty photo folder is refused" 1 "$NEXP" train-inpaint --ckpt "$T/ph2.
   --data "photos:$T/photoscene/none" $TINY
 expect "the refusal names the folder" grep -q "photos:$T/photoscene/none" "$T/err"
 expect "no checkpoint is left" test ! -e "$T/ph2.h5"
-check "resume with the plain scenes is refused" 1 "$NEXP" train-inpaint --ckpt "$T/e.h5" --iters 3 --resume $TINY
+check "resume with the plain scenes is refused" 1 "$NEXP" train-inpaint --ckpt "$T/e.h5" --iters 3 --resume \
+  --data synthetic $TINY
 expect "the refusal names the data" grep -q "synthetic-edges" "$T/err"
 check "--photometric takes on or off" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --photometric yes
 check "train with photometric changes" 0 "$NEXP" train-inpaint --ckpt "$T/p.h5" --iters 2 --val-every 0 \
   --photometric on $TINY
 expect "the start line says so" grep -q "photometric on" "$T/err"
-check "resume without them is refused" 1 "$NEXP" train-inpaint --ckpt "$T/p.h5" --iters 3 --resume $TINY
+check "resume without them is refused" 1 "$NEXP" train-inpaint --ckpt "$T/p.h5" --iters 3 --resume \
+  --photometric off $TINY
 expect "the refusal names the option" grep -q -- "--photometric on, not off" "$T/err"
 check "resume with them continues" 0 "$NEXP" train-inpaint --ckpt "$T/p.h5" --iters 3 --resume --val-every 0 \
   --photometric on $TINY
+check "resume with --ckpt alone takes the options from the checkpoint" 0 "$NEXP" train-inpaint --ckpt "$T/p.h5" \
+  --resume --iters 4 --val-every 0 --threads 1
+expect "  ... crop, batch and photometric changes among them" grep -q "crop 24, batch 1 .* photometric on, from step 3 to 4" "$T/err"
+cp "$T/p.h5" "$T/p_done.h5"
+check "resume a finished run" 0 "$NEXP" train-inpaint --ckpt "$T/p.h5" --resume --threads 1
+expect "  ... says there is nothing to do and leaves it" sh -c \
+  "grep -q 'at step 4 of 4 already: nothing to do' '$T/err' && cmp -s '$T/p.h5' '$T/p_done.h5'"
+check "resume with another density is refused" 1 "$NEXP" train-inpaint --ckpt "$T/p.h5" --resume --iters 5 \
+  --density 0.02:0.1
+expect "  ... naming both ranges" grep -q -- "--density 0.01:0.1, not 0.02:0.1" "$T/err"
 SPLIT="--crop 24 --batch 2 --features 4 --levels 2 --steps 6 --seed 5 --val-every 0"
 check "train with the batch spread over 2 threads" 0 "$NEXP" train-inpaint --ckpt "$T/t2.h5" --iters 2 $SPLIT \
   --threads 2
@@ -65,7 +78,8 @@ expect "the refusal names the option" grep -q -- "--crop 24" "$T/err"
 
 check "train with thin bars" 0 "$NEXP" train-inpaint --ckpt "$T/thin.h5" --iters 2 --val-every 0 --thin 0.5 $TINY
 expect "the start line says so" grep -q "data synthetic with thin bars" "$T/err"
-check "resume without them is refused" 1 "$NEXP" train-inpaint --ckpt "$T/thin.h5" --iters 3 --resume $TINY
+check "resume without them is refused" 1 "$NEXP" train-inpaint --ckpt "$T/thin.h5" --iters 3 --resume --thin 0 \
+  $TINY
 expect "the refusal names the option" grep -q -- "--thin 0.5, not 0" "$T/err"
 check "thin bars on a folder of pairs are refused" 1 "$NEXP" train-inpaint --ckpt "$T/x.h5" --thin 0.5 \
   --data "$DATA/flow/chairs-crops" $TINY
