@@ -240,7 +240,8 @@ static nexp_status alloc_level(level_ws *v, int cin0, int F, int nc, size_t nsta
     v->f = malloc((size_t)nc * n * sizeof(float));
     v->known = malloc(n * sizeof(float));
     v->states = nc > 0 ? malloc(nstates * (size_t)nc * n * sizeof(float)) : NULL;
-    if (!v->x0 || !v->a1 || !v->a2 || !v->a3 || !v->o || !v->e || !v->wt || !v->f || !v->known || (nc > 0 && !v->states)) {
+    if (!v->x0 || !v->a1 || !v->a2 || !v->a3 || !v->o || !v->e || !v->wt || !v->f || !v->known ||
+        (nc > 0 && !v->states)) {
         return nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory for a %d x %d model level", v->w, v->h);
     }
     return NEXP_OK;

@@ -301,7 +301,7 @@ nexp_status nexp_trainer_read_batch_threads(nexp_h5_file *h, int64_t *threads, n
 static nexp_status read_train_options(nexp_h5_file *h, nexp_train_options *o, char **data, nexp_error *err)
 {
     int64_t batch, iters, crop, flips, seed, photo = 0;
-    double thin = 0.0;
+    double thin = 0.0, dmin, dmax, lr;
     nexp_status st;
     *data = NULL;
     if ((st = nexp_h5_read_attr_string(h, "train", "data", data, err)) != NEXP_OK ||
@@ -310,9 +310,9 @@ static nexp_status read_train_options(nexp_h5_file *h, nexp_train_options *o, ch
         (st = nexp_h5_read_attr_int64(h, "train", "crop", &crop, err)) != NEXP_OK ||
         (st = nexp_h5_read_attr_int64(h, "train", "flips", &flips, err)) != NEXP_OK ||
         (st = nexp_h5_read_attr_int64(h, "train", "seed", &seed, err)) != NEXP_OK ||
-        (st = nexp_h5_read_attr_double(h, "train", "density_min", &o->sample.density_min, err)) != NEXP_OK ||
-        (st = nexp_h5_read_attr_double(h, "train", "density_max", &o->sample.density_max, err)) != NEXP_OK ||
-        (st = nexp_h5_read_attr_double(h, "train", "lr", &o->lr, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_double(h, "train", "density_min", &dmin, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_double(h, "train", "density_max", &dmax, err)) != NEXP_OK ||
+        (st = nexp_h5_read_attr_double(h, "train", "lr", &lr, err)) != NEXP_OK ||
         (nexp_h5_attr_exists(h, "train", "photometric") &&
          (st = nexp_h5_read_attr_int64(h, "train", "photometric", &photo, err)) != NEXP_OK) ||
         (nexp_h5_attr_exists(h, "train", "thin") &&
@@ -326,8 +326,11 @@ static nexp_status read_train_options(nexp_h5_file *h, nexp_train_options *o, ch
     o->iters = (long)iters;
     o->sample.crop = (int)crop;
     o->sample.flips = (int)flips;
-    o->seed = (uint64_t)seed;
+    o->sample.density_min = dmin;
+    o->sample.density_max = dmax;
     o->sample.photometric = (int)photo;
+    o->lr = lr;
+    o->seed = (uint64_t)seed;
     o->thin = thin;
     return NEXP_OK;
 }
