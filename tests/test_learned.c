@@ -394,6 +394,18 @@ static nexp_train_options tiny_training(void)
     return o;
 }
 
+/* A trainer created with o and stepped to o->iters. */
+static nexp_trainer *trained(const nexp_train_options *o)
+{
+    nexp_trainer *t = NULL;
+    nexp_error err = NEXP_ERROR_INIT;
+    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&t, o, &err), NEXP_OK);
+    while (t->iter < o->iters) {
+        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(t, NULL, NULL, &err), NEXP_OK);
+    }
+    return t;
+}
+
 static void a_few_training_steps_lower_the_validation_error(void)
 {
     nexp_train_options o = tiny_training();
@@ -420,11 +432,7 @@ static void training_resumed_from_a_checkpoint_continues_bit_identically(void)
     o.iters = 6;
     o.val_count = 0;
     nexp_error err = NEXP_ERROR_INIT;
-    nexp_trainer *a = NULL, *b = NULL, *c = NULL;
-    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&a, &o, &err), NEXP_OK);
-    while (a->iter < o.iters) {
-        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(a, NULL, NULL, &err), NEXP_OK);
-    }
+    nexp_trainer *a = trained(&o), *b = NULL, *c = NULL;
     CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&b, &o, &err), NEXP_OK);
     while (b->iter < 3) {
         CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(b, NULL, NULL, &err), NEXP_OK);
@@ -532,12 +540,10 @@ static void a_run_can_start_from_a_model_file_and_resume_checks_thin_bars(void)
     o.iters = 2;
     o.val_count = 0;
     nexp_error err = NEXP_ERROR_INIT;
-    nexp_trainer *a = NULL, *b = NULL, *c = NULL;
-    CU_ASSERT_EQUAL_FATAL(nexp_trainer_create(&a, &o, &err), NEXP_OK);
-    while (a->iter < o.iters) {
-        CU_ASSERT_EQUAL_FATAL(nexp_trainer_step(a, NULL, NULL, &err), NEXP_OK);
-    }
-    const char *model = nexp_test_tmp("init_model.h5"), *ckpt = nexp_test_tmp("init_ckpt.h5");
+    nexp_trainer *a = trained(&o), *b = NULL, *c = NULL;
+    char model[4096], ckpt[4096]; /* nexp_test_tmp returns one static buffer */
+    snprintf(model, sizeof model, "%s", nexp_test_tmp("init_model.h5"));
+    snprintf(ckpt, sizeof ckpt, "%s", nexp_test_tmp("init_ckpt.h5"));
     CU_ASSERT_EQUAL_FATAL(nexp_learned_save(a->model, model, &err), NEXP_OK);
     nexp_train_options f = o;
     f.init = model;
