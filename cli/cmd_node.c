@@ -388,6 +388,7 @@ static int cmd_fit(int argc, char **argv)
     long done0 = st ? st->iter : 0;
     if (o.iters > done0) {
         fp.bar = nexp_progress_create("node fit", o.iters, cli_progress_mode(quiet), stderr);
+        nexp_progress_set_start(fp.bar, done0);
     }
     o.on_iter = on_iter;
     o.user = &fp;

@@ -309,8 +309,8 @@ static int cmd_train_inpaint(int argc, char **argv)
                         "would be)\n", t->ckpt_threads, nexp_trainer_batch_threads(t), t->ckpt_threads);
     }
     cli_catch_interrupts();
-    nexp_progress *p = nexp_progress_create("train-inpaint", o.iters - t->iter > 0 ? o.iters - t->iter : 1,
-                                            cli_progress_mode(quiet), stderr);
+    nexp_progress *p = nexp_progress_create("train-inpaint", o.iters, cli_progress_mode(quiet), stderr);
+    nexp_progress_set_start(p, t->iter);
     const long start = t->iter;
     double avg_loss = 0.0, avg_epe = 0.0;
     while (t->iter < o.iters && !cli_interrupted()) {
@@ -330,7 +330,7 @@ static int cmd_train_inpaint(int argc, char **argv)
         double k = done < 20 ? 1.0 / (double)done : 0.05;
         avg_loss += k * (loss - avg_loss);
         avg_epe += k * (epe - avg_epe);
-        nexp_progress_update(p, done, "loss %.4f EPE %.3f", avg_loss, avg_epe);
+        nexp_progress_update(p, t->iter, "loss %.4f EPE %.3f", avg_loss, avg_epe);
         int validate = val_every > 0 && (t->iter % val_every == 0 || t->iter == o.iters);
         if (validate) {
             double em = 0.0, eh = 0.0;

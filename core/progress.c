@@ -8,7 +8,7 @@
 
 struct nexp_progress {
     char label[48];
-    long total, done;
+    long total, done, start; /* start: units done before this run */
     int bar;   /* 1: redrawn bar, 0: lines */
     int quiet; /* 1: print nothing */
     FILE *out;
@@ -43,6 +43,14 @@ nexp_progress *nexp_progress_create(const char *label, long total, nexp_progress
     return p;
 }
 
+void nexp_progress_set_start(nexp_progress *p, long done)
+{
+    if (p != NULL) {
+        p->start = done > 0 ? (done < p->total ? done : p->total) : 0;
+        p->done = p->start;
+    }
+}
+
 static void format_seconds(double s, char *buf, size_t n)
 {
     if (!(s >= 0.0) || s > 1e7) {
@@ -60,7 +68,7 @@ static void format_seconds(double s, char *buf, size_t n)
 static void print_state(nexp_progress *p, double now, int final)
 {
     double elapsed = now - p->t0;
-    double rate = elapsed > 0.0 ? (double)p->done / elapsed : 0.0;
+    double rate = elapsed > 0.0 ? (double)(p->done - p->start) / elapsed : 0.0;
     double eta = rate > 0.0 ? (double)(p->total - p->done) / rate : -1.0;
     char el[32], et[32];
     format_seconds(elapsed, el, sizeof el);

@@ -178,6 +178,9 @@ static void progress_prints_lines_when_not_a_terminal_and_nothing_when_quiet(voi
         nexp_progress_update(p, i, "loss %.3f", 0.125 * (double)i);
     }
     nexp_progress_finish(p);
+    nexp_progress *r = nexp_progress_create("resumed", 10, NEXP_PROGRESS_LINES, fp);
+    nexp_progress_set_start(r, 7);
+    nexp_progress_finish(r);
     nexp_progress *q = nexp_progress_create("silent", 3, NEXP_PROGRESS_QUIET, fp);
     nexp_progress_update(q, 3, "x");
     nexp_progress_finish(q);
@@ -189,6 +192,7 @@ static void progress_prints_lines_when_not_a_terminal_and_nothing_when_quiet(voi
     CU_ASSERT(n > 0);
     CU_ASSERT(strstr(buf, "work: 3/3 (100%)") != NULL);
     CU_ASSERT(strstr(buf, "loss 0.375") != NULL);
+    CU_ASSERT(strstr(buf, "resumed: 7/10 (70%) 0 it/s") != NULL); /* the 7 done before count, not in the rate */
     CU_ASSERT(strstr(buf, "silent") == NULL);
     CU_ASSERT(strchr(buf, '\r') == NULL);
 }

@@ -51,6 +51,7 @@ check "resume with them continues" 0 "$NEXP" train-inpaint --ckpt "$T/p.h5" --it
 check "resume with --ckpt alone takes the options from the checkpoint" 0 "$NEXP" train-inpaint --ckpt "$T/p.h5" \
   --resume --iters 4 --val-every 0 --threads 1
 expect "  ... crop, batch and photometric changes among them" grep -q "crop 24, batch 1 .* photometric on, from step 3 to 4" "$T/err"
+expect "  ... and its progress counts the steps done before" grep -q "train-inpaint: 4/4 (100%)" "$T/err"
 cp "$T/p.h5" "$T/p_done.h5"
 check "resume a finished run" 0 "$NEXP" train-inpaint --ckpt "$T/p.h5" --resume --threads 1
 expect "  ... says there is nothing to do and leaves it" sh -c \
