@@ -35,7 +35,8 @@ nexp_progress *nexp_progress_create(const char *label, long total, nexp_progress
 /* Units that were complete before this run (e.g. a resumed training's step): shown in the count, left
  * out of the rate and ETA. Call right after create. Accepts NULL. */
 void nexp_progress_set_start(nexp_progress *p, long done);
-/* Report that done units are complete (counting from 0, not from the start); extra is an optional printf-style status (e.g. the loss). */
+/* Report that done units are complete (counted from 0, not from the start); extra is an optional
+ * printf-style status (e.g. the loss). */
 void nexp_progress_update(nexp_progress *p, long done, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
