@@ -33,10 +33,16 @@ static void add_view(nexp_learned *m, const char *name, int ndim, int d0, int d1
     m->n_params += v->size;
 }
 
-/* Network input channels: the image (3), then for flow-fed models the starting flow (2) and mask (1). */
-static int learned_input_channels(const nexp_learned_spec *s)
+/* Network input channels: the image (3), then for flow-fed models the starting flow (2) and mask (1),
+ * then for cascade models the coarser level's features (F, from channel cascade_channel). */
+static int cascade_channel(const nexp_learned_spec *s)
 {
     return s->flow_input ? 6 : 3;
+}
+
+static int learned_input_channels(const nexp_learned_spec *s)
+{
+    return cascade_channel(s) + (s->cascade ? s->features : 0);
 }
 
 static float *P(const nexp_learned *m, int t)
@@ -82,11 +88,11 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
         s = *spec;
     }
     if (s.features < 1 || s.features > 64 || s.levels < 1 || s.levels > NEXP_LEARNED_MAX_LEVELS || s.steps < 1 ||
-        s.steps > 10000 || (s.flow_input != 0 && s.flow_input != 1)) {
+        s.steps > 10000 || (s.flow_input != 0 && s.flow_input != 1) || (s.cascade != 0 && s.cascade != 1)) {
         return nexp_error_set(err, NEXP_ERR_ARG,
                               "learned model spec: features %d (1..64), levels %d (1..%d), steps %d (1..10000), "
-                              "flow_input %d (0 or 1)",
-                              s.features, s.levels, NEXP_LEARNED_MAX_LEVELS, s.steps, s.flow_input);
+                              "flow_input %d (0 or 1), cascade %d (0 or 1)",
+                              s.features, s.levels, NEXP_LEARNED_MAX_LEVELS, s.steps, s.flow_input, s.cascade);
     }
     nexp_learned *m = calloc(1, sizeof *m);
     if (m == NULL) {
@@ -374,6 +380,15 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
             goto done;
         }
         image_input(pyr->guide[l], v);
+        if (m->spec.cascade) {
+            float *dst = v->x0 + (size_t)cascade_channel(&m->spec) * v->hw;
+            if (l == ws->levels - 1) {
+                memset(dst, 0, (size_t)F * v->hw * sizeof(float));
+            } else {
+                const level_ws *cv = &ws->lv[l + 1];
+                learned_upsample_forward(F, cv->h, cv->w, v->h, v->w, cv->a3, dst);
+            }
+        }
         if (nc == 0) {
             level_network(m, v, l, ws->col, ws->slots);
             continue;
@@ -533,9 +548,13 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
     float *db = calloc((size_t)F * maxn, sizeof(float));
     float *scratch = calloc((LEARNED_NOUT + 1) * maxn, sizeof(float));
     const int cin0 = learned_input_channels(&m->spec);
-    float *dx0 = m->spec.flow_input ? malloc((size_t)cin0 * maxn * sizeof(float)) : NULL;
+    const int need_dx0 = m->spec.flow_input || m->spec.cascade;
+    float *dx0 = need_dx0 ? malloc((size_t)cin0 * maxn * sizeof(float)) : NULL;
+    /* cascade models: d/d(this level's a3) from the finer level's input */
+    float *dfeat = m->spec.cascade ? calloc((size_t)F * maxn, sizeof(float)) : NULL;
+    int have_dfeat = 0;
     nexp_status st = NEXP_OK;
-    if (!g || !gp || !de || !dO || !da || !db || !scratch || (m->spec.flow_input && !dx0)) {
+    if (!g || !gp || !de || !dO || !da || !db || !scratch || (need_dx0 && !dx0) || (m->spec.cascade && !dfeat)) {
         st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory in the backward pass");
         goto done;
     }
@@ -560,6 +579,11 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
                                 G(m, T_LB) + (size_t)li * LEARNED_NOUT, G(m, T_LK) + li, scratch);
         memset(da, 0, (size_t)F * n * sizeof(float));
         learned_conv_backward(F, LEARNED_NOUT, 1, v->h, v->w, v->a3, P(m, T_HW), dO, da, G(m, T_HW), G(m, T_HB), NULL);
+        if (have_dfeat) {
+            for (size_t i = 0; i < (size_t)F * n; i++) {
+                da[i] += dfeat[i];
+            }
+        }
         lrelu_backward((size_t)F * n, v->a3, da);
         memset(db, 0, (size_t)F * n * sizeof(float));
         learned_conv_backward(F, F, 3, v->h, v->w, v->a2, P(m, T_C2W), da, db, G(m, T_C2W), G(m, T_C2B), ws->col);
@@ -571,8 +595,15 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
             memset(dx0, 0, (size_t)cin0 * n * sizeof(float));
         }
         learned_conv_backward(cin0, F, 3, v->h, v->w, v->x0, P(m, T_C0W), da, dx0, G(m, T_C0W), G(m, T_C0B), ws->col);
+        /* cascade models: the input's feature channels came from the coarser level's a3 */
+        have_dfeat = m->spec.cascade && l + 1 < ws->levels;
+        if (have_dfeat) {
+            const level_ws *cv = &ws->lv[l + 1];
+            memset(dfeat, 0, (size_t)F * cv->hw * sizeof(float));
+            learned_upsample_backward(F, cv->h, cv->w, v->h, v->w, dx0 + (size_t)cascade_channel(&m->spec) * n, dfeat);
+        }
         /* g = d/d(initial state u0); flow-fed models also read u0 through the network */
-        if (dx0 != NULL) {
+        if (m->spec.flow_input) {
             const float *u0 = v->states;
             for (int c = 0; c < 2; c++) {
                 for (size_t i = 0; i < n; i++) {
@@ -600,6 +631,7 @@ done:
     free(db);
     free(scratch);
     free(dx0);
+    free(dfeat);
     return st;
 }
 

@@ -63,9 +63,10 @@ typedef struct nexp_learned_spec {
     int levels;   /* pyramid levels, 1..NEXP_LEARNED_MAX_LEVELS (clamped to the input size at run time) */
     int steps;    /* explicit steps per level, 1..10000 */
     int flow_input; /* 1: the network also reads each level's starting flow and mask (flow-fed) */
+    int cascade;    /* 1: the network also reads the coarser level's last hidden features, upsampled */
 } nexp_learned_spec;
 
-#define NEXP_LEARNED_SPEC_INIT { 16, 5, 60, 1 }
+#define NEXP_LEARNED_SPEC_INIT { 16, 5, 60, 1, 0 }
 
 typedef struct nexp_learned {
     nexp_learned_spec spec;
