@@ -13,6 +13,9 @@
 
 /* Loss smoothing: sqrt(|e|^2 + LOSS_EPS2). */
 #define LOSS_EPS2 1e-6
+#ifndef CASCADE_SCALE
+#define CASCADE_SCALE 0.1f
+#endif
 
 enum { T_C0W, T_C0B, T_C1W, T_C1B, T_C2W, T_C2B, T_HW, T_HB, T_LB, T_LK, T_COUNT };
 
@@ -119,7 +122,7 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
     }
     nexp_rng rng;
     nexp_rng_seed(&rng, seed);
-    const int fan_in[4] = { 9 * cin0, 9 * F, 9 * F, F };
+    const int fan_in[4] = { 9 * cascade_channel(&s), 9 * F, 9 * F, F };
     const int wt[4] = { T_C0W, T_C1W, T_C2W, T_HW };
     for (int k = 0; k < 4; k++) {
         double sd = sqrt(2.0 / (1.0 + LEARNED_LEAK * LEARNED_LEAK) / fan_in[k]) * (k == 3 ? 0.1 : 1.0);
@@ -127,6 +130,12 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
         for (size_t i = 0; i < m->tensors[wt[k]].size; i++) {
             w[i] = (float)(sd * nexp_rng_normal(&rng));
         }
+    }
+    /* cascade models start as the model without it: zero weights on the coarser level's features (their
+     * gradients are not zero, so training opens the path as far as it helps) */
+    for (int o = 0; o < F; o++) {
+        memset(P(m, T_C0W) + ((size_t)o * cin0 + cascade_channel(&s)) * 9, 0,
+               (size_t)(cin0 - cascade_channel(&s)) * 9 * sizeof(float));
     }
     /* eigenvalue scores start at 0.3 and 1.0 (g = 0.92, 0.5 with kappa = 1) so that both the
      * diffusivity and the direction receive gradients from the first step */
@@ -387,6 +396,9 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
             } else {
                 const level_ws *cv = &ws->lv[l + 1];
                 learned_upsample_forward(F, cv->h, cv->w, v->h, v->w, cv->a3, dst);
+                for (size_t i = 0; i < (size_t)F * v->hw; i++) {
+                    dst[i] *= CASCADE_SCALE;
+                }
             }
         }
         if (nc == 0) {
@@ -600,7 +612,11 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
         if (have_dfeat) {
             const level_ws *cv = &ws->lv[l + 1];
             memset(dfeat, 0, (size_t)F * cv->hw * sizeof(float));
-            learned_upsample_backward(F, cv->h, cv->w, v->h, v->w, dx0 + (size_t)cascade_channel(&m->spec) * n, dfeat);
+            float *dc = dx0 + (size_t)cascade_channel(&m->spec) * n;
+            for (size_t i = 0; i < (size_t)F * n; i++) {
+                dc[i] *= CASCADE_SCALE;
+            }
+            learned_upsample_backward(F, cv->h, cv->w, v->h, v->w, dc, dfeat);
         }
         /* g = d/d(initial state u0); flow-fed models also read u0 through the network */
         if (m->spec.flow_input) {
