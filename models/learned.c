@@ -13,9 +13,6 @@
 
 /* Loss smoothing: sqrt(|e|^2 + LOSS_EPS2). */
 #define LOSS_EPS2 1e-6
-#ifndef CASCADE_SCALE
-#define CASCADE_SCALE 0.1f
-#endif
 
 enum { T_C0W, T_C0B, T_C1W, T_C1B, T_C2W, T_C2B, T_HW, T_HB, T_LB, T_LK, T_COUNT };
 
