@@ -394,7 +394,7 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
                 const level_ws *cv = &ws->lv[l + 1];
                 learned_upsample_forward(F, cv->h, cv->w, v->h, v->w, cv->a3, dst);
                 for (size_t i = 0; i < (size_t)F * v->hw; i++) {
-                    dst[i] *= CASCADE_SCALE;
+                    dst[i] = flow_clip(dst[i] * CASCADE_SCALE);
                 }
             }
         }
@@ -610,8 +610,11 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
             const level_ws *cv = &ws->lv[l + 1];
             memset(dfeat, 0, (size_t)F * cv->hw * sizeof(float));
             float *dc = dx0 + (size_t)cascade_channel(&m->spec) * n;
+            const float *xc = v->x0 + (size_t)cascade_channel(&m->spec) * n;
             for (size_t i = 0; i < (size_t)F * n; i++) {
-                dc[i] *= CASCADE_SCALE;
+                /* the bound's slope from its value y: (1 - (y / B)^2)^(3/2) */
+                float q = 1.0f - xc[i] * xc[i] * (1.0f / (LEARNED_FLOW_CLIP * LEARNED_FLOW_CLIP));
+                dc[i] *= CASCADE_SCALE * q * sqrtf(q);
             }
             learned_upsample_backward(F, cv->h, cv->w, v->h, v->w, dc, dfeat);
         }
