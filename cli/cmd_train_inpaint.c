@@ -60,6 +60,9 @@ static void usage(FILE *out)
             "  --flow-input on|off  the network also reads each level's starting flow (the coarser\n"
             "                     result) and mask, so found motion edges steer the finer\n"
             "                     tensors (new models)                        [default: %s]\n"
+            "  --cascade on|off   each level's network also reads the coarser level's features\n"
+            "                     (upsampled): image context from the whole pyramid (new models)\n"
+            "                                                                 [default: %s]\n"
             "  --photometric on|off  random contrast, brightness, gamma, colour gains, blur and\n"
             "                     noise on the training images (real footage is not a clean\n"
             "                     rendering); the flow is untouched          [default: %s]\n"
@@ -79,7 +82,7 @@ static void usage(FILE *out)
             "               --image REF.png --out dense.flo\n",
             d.val_count, d.sample.density_min, d.sample.density_max, d.iters, d.batch, d.sample.crop, d.lr,
             (unsigned long long)d.seed, d.spec.features, d.spec.levels, d.spec.steps,
-            d.spec.flow_input ? "on" : "off", d.sample.photometric ? "on" : "off");
+            d.spec.flow_input ? "on" : "off", d.spec.cascade ? "on" : "off", d.sample.photometric ? "on" : "off");
 }
 
 static void parse_density(const char *s, double *lo, double *hi)
@@ -121,7 +124,7 @@ static void save_or_die(const nexp_trainer *t, const char *path)
 static int cmd_train_inpaint(int argc, char **argv)
 {
     enum { O_CKPT = 1000, O_RESUME, O_DATA, O_DENSITY, O_ITERS, O_BATCH, O_CROP, O_LR, O_SEED, O_VAL, O_SAVE,
-           O_FEATURES, O_LEVELS, O_STEPS, O_THREADS, O_PHOTO, O_FLOWIN, O_THIN, O_INIT };
+           O_FEATURES, O_LEVELS, O_STEPS, O_THREADS, O_PHOTO, O_FLOWIN, O_CASCADE, O_THIN, O_INIT };
     static const struct option opts[] = { { "ckpt", required_argument, NULL, O_CKPT },
                                           { "resume", no_argument, NULL, O_RESUME },
                                           { "data", required_argument, NULL, O_DATA },
@@ -139,6 +142,7 @@ static int cmd_train_inpaint(int argc, char **argv)
                                           { "threads", required_argument, NULL, O_THREADS },
                                           { "photometric", required_argument, NULL, O_PHOTO },
                                           { "flow-input", required_argument, NULL, O_FLOWIN },
+                                          { "cascade", required_argument, NULL, O_CASCADE },
                                           { "thin", required_argument, NULL, O_THIN },
                                           { "init", required_argument, NULL, O_INIT },
                                           { "quiet", no_argument, NULL, 'q' },
@@ -220,6 +224,10 @@ static int cmd_train_inpaint(int argc, char **argv)
             shape_flag = "--flow-input";
             o.spec.flow_input = parse_on_off("--flow-input", optarg);
             break;
+        case O_CASCADE:
+            shape_flag = "--cascade";
+            o.spec.cascade = parse_on_off("--cascade", optarg);
+            break;
         case O_THIN:
             o.thin = cli_parse_double("train-inpaint", "--thin", optarg, 0.0, 1.0);
             given_thin = 1;
@@ -287,12 +295,13 @@ static int cmd_train_inpaint(int argc, char **argv)
         cli_die_err("train-inpaint", &err);
     }
     if (!quiet) {
-        fprintf(stderr, "nexp train-inpaint: %s%s model (%zu parameters: %d features, %d levels x %d steps, %s-fed), "
+        fprintf(stderr, "nexp train-inpaint: %s%s model (%zu parameters: %d features, %d levels x %d steps, %s-fed%s), "
                         "data %s%s, crop %d, batch %d on %d thread(s), density %g:%g, photometric %s, from step %ld "
                         "to %ld\n",
                 resume ? "resuming a" : (o.init != NULL ? "fine-tuning " : "new"), o.init != NULL ? o.init : "",
                 t->model->n_params, t->model->spec.features, t->model->spec.levels,
-                t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image", o.data,
+                t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image",
+                t->model->spec.cascade ? ", cascade" : "", o.data,
                 o.thin > 0.0 ? " with thin bars" : "", o.sample.crop,
                 o.batch, nexp_trainer_batch_threads(t), o.sample.density_min, o.sample.density_max,
                 o.sample.photometric ? "on" : "off", t->iter, o.iters);

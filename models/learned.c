@@ -33,10 +33,16 @@ static void add_view(nexp_learned *m, const char *name, int ndim, int d0, int d1
     m->n_params += v->size;
 }
 
-/* Network input channels: the image (3), then for flow-fed models the starting flow (2) and mask (1). */
-static int learned_input_channels(const nexp_learned_spec *s)
+/* Network input channels: the image (3), then for flow-fed models the starting flow (2) and mask (1),
+ * then for cascade models the coarser level's features (F, from channel cascade_channel). */
+static int cascade_channel(const nexp_learned_spec *s)
 {
     return s->flow_input ? 6 : 3;
+}
+
+static int learned_input_channels(const nexp_learned_spec *s)
+{
+    return cascade_channel(s) + (s->cascade ? s->features : 0);
 }
 
 static float *P(const nexp_learned *m, int t)
@@ -82,11 +88,11 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
         s = *spec;
     }
     if (s.features < 1 || s.features > 64 || s.levels < 1 || s.levels > NEXP_LEARNED_MAX_LEVELS || s.steps < 1 ||
-        s.steps > 10000 || (s.flow_input != 0 && s.flow_input != 1)) {
+        s.steps > 10000 || (s.flow_input != 0 && s.flow_input != 1) || (s.cascade != 0 && s.cascade != 1)) {
         return nexp_error_set(err, NEXP_ERR_ARG,
                               "learned model spec: features %d (1..64), levels %d (1..%d), steps %d (1..10000), "
-                              "flow_input %d (0 or 1)",
-                              s.features, s.levels, NEXP_LEARNED_MAX_LEVELS, s.steps, s.flow_input);
+                              "flow_input %d (0 or 1), cascade %d (0 or 1)",
+                              s.features, s.levels, NEXP_LEARNED_MAX_LEVELS, s.steps, s.flow_input, s.cascade);
     }
     nexp_learned *m = calloc(1, sizeof *m);
     if (m == NULL) {
@@ -113,7 +119,7 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
     }
     nexp_rng rng;
     nexp_rng_seed(&rng, seed);
-    const int fan_in[4] = { 9 * cin0, 9 * F, 9 * F, F };
+    const int fan_in[4] = { 9 * cascade_channel(&s), 9 * F, 9 * F, F };
     const int wt[4] = { T_C0W, T_C1W, T_C2W, T_HW };
     for (int k = 0; k < 4; k++) {
         double sd = sqrt(2.0 / (1.0 + LEARNED_LEAK * LEARNED_LEAK) / fan_in[k]) * (k == 3 ? 0.1 : 1.0);
@@ -121,6 +127,12 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
         for (size_t i = 0; i < m->tensors[wt[k]].size; i++) {
             w[i] = (float)(sd * nexp_rng_normal(&rng));
         }
+    }
+    /* cascade models start as the model without it: zero weights on the coarser level's features (their
+     * gradients are not zero, so training opens the path as far as it helps) */
+    for (int o = 0; o < F; o++) {
+        memset(P(m, T_C0W) + ((size_t)o * cin0 + cascade_channel(&s)) * 9, 0,
+               (size_t)(cin0 - cascade_channel(&s)) * 9 * sizeof(float));
     }
     /* eigenvalue scores start at 0.3 and 1.0 (g = 0.92, 0.5 with kappa = 1) so that both the
      * diffusivity and the direction receive gradients from the first step */
@@ -374,6 +386,18 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
             goto done;
         }
         image_input(pyr->guide[l], v);
+        if (m->spec.cascade) {
+            float *dst = v->x0 + (size_t)cascade_channel(&m->spec) * v->hw;
+            if (l == ws->levels - 1) {
+                memset(dst, 0, (size_t)F * v->hw * sizeof(float));
+            } else {
+                const level_ws *cv = &ws->lv[l + 1];
+                learned_upsample_forward(F, cv->h, cv->w, v->h, v->w, cv->a3, dst);
+                for (size_t i = 0; i < (size_t)F * v->hw; i++) {
+                    dst[i] = flow_clip(dst[i] * CASCADE_SCALE);
+                }
+            }
+        }
         if (nc == 0) {
             level_network(m, v, l, ws->col, ws->slots);
             continue;
@@ -533,9 +557,13 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
     float *db = calloc((size_t)F * maxn, sizeof(float));
     float *scratch = calloc((LEARNED_NOUT + 1) * maxn, sizeof(float));
     const int cin0 = learned_input_channels(&m->spec);
-    float *dx0 = m->spec.flow_input ? malloc((size_t)cin0 * maxn * sizeof(float)) : NULL;
+    const int need_dx0 = m->spec.flow_input || m->spec.cascade;
+    float *dx0 = need_dx0 ? malloc((size_t)cin0 * maxn * sizeof(float)) : NULL;
+    /* cascade models: d/d(this level's a3) from the finer level's input */
+    float *dfeat = m->spec.cascade ? calloc((size_t)F * maxn, sizeof(float)) : NULL;
+    int have_dfeat = 0;
     nexp_status st = NEXP_OK;
-    if (!g || !gp || !de || !dO || !da || !db || !scratch || (m->spec.flow_input && !dx0)) {
+    if (!g || !gp || !de || !dO || !da || !db || !scratch || (need_dx0 && !dx0) || (m->spec.cascade && !dfeat)) {
         st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory in the backward pass");
         goto done;
     }
@@ -560,6 +588,11 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
                                 G(m, T_LB) + (size_t)li * LEARNED_NOUT, G(m, T_LK) + li, scratch);
         memset(da, 0, (size_t)F * n * sizeof(float));
         learned_conv_backward(F, LEARNED_NOUT, 1, v->h, v->w, v->a3, P(m, T_HW), dO, da, G(m, T_HW), G(m, T_HB), NULL);
+        if (have_dfeat) {
+            for (size_t i = 0; i < (size_t)F * n; i++) {
+                da[i] += dfeat[i];
+            }
+        }
         lrelu_backward((size_t)F * n, v->a3, da);
         memset(db, 0, (size_t)F * n * sizeof(float));
         learned_conv_backward(F, F, 3, v->h, v->w, v->a2, P(m, T_C2W), da, db, G(m, T_C2W), G(m, T_C2B), ws->col);
@@ -571,8 +604,22 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
             memset(dx0, 0, (size_t)cin0 * n * sizeof(float));
         }
         learned_conv_backward(cin0, F, 3, v->h, v->w, v->x0, P(m, T_C0W), da, dx0, G(m, T_C0W), G(m, T_C0B), ws->col);
+        /* cascade models: the input's feature channels came from the coarser level's a3 */
+        have_dfeat = m->spec.cascade && l + 1 < ws->levels;
+        if (have_dfeat) {
+            const level_ws *cv = &ws->lv[l + 1];
+            memset(dfeat, 0, (size_t)F * cv->hw * sizeof(float));
+            float *dc = dx0 + (size_t)cascade_channel(&m->spec) * n;
+            const float *xc = v->x0 + (size_t)cascade_channel(&m->spec) * n;
+            for (size_t i = 0; i < (size_t)F * n; i++) {
+                /* the bound's slope from its value y: (1 - (y / B)^2)^(3/2) */
+                float q = 1.0f - xc[i] * xc[i] * (1.0f / (LEARNED_FLOW_CLIP * LEARNED_FLOW_CLIP));
+                dc[i] *= CASCADE_SCALE * q * sqrtf(q);
+            }
+            learned_upsample_backward(F, cv->h, cv->w, v->h, v->w, dc, dfeat);
+        }
         /* g = d/d(initial state u0); flow-fed models also read u0 through the network */
-        if (dx0 != NULL) {
+        if (m->spec.flow_input) {
             const float *u0 = v->states;
             for (int c = 0; c < 2; c++) {
                 for (size_t i = 0; i < n; i++) {
@@ -600,6 +647,7 @@ done:
     free(db);
     free(scratch);
     free(dx0);
+    free(dfeat);
     return st;
 }
 

@@ -26,6 +26,12 @@
  * a small object moving far faster than the rest would otherwise feed the network values far outside
  * what the synthetic scenes show it. */
 #define LEARNED_FLOW_CLIP 4.0f
+/* Cascade models: the coarser level's hidden features enter the finer network scaled by this and
+ * bounded softly like the flow input (LEARNED_FLOW_CLIP). Unscaled, they are several times the size
+ * of the image input, and Adam's first steps on the (zero-initialised) weights reading them drove
+ * training to a standstill near homogeneous diffusion; scaled but unbounded, a full run trained well
+ * for 3100 steps and then collapsed the same way within 100 steps. */
+#define CASCADE_SCALE 0.1f
 /* Leaky-ReLU slope of the network. */
 #define LEARNED_LEAK 0.1f
 

@@ -15,7 +15,8 @@ nexp_status nexp_learned_put(const nexp_learned *m, nexp_h5_file *h, nexp_error 
         (st = nexp_h5_write_attr_int64(h, "model", "features", m->spec.features, err)) != NEXP_OK ||
         (st = nexp_h5_write_attr_int64(h, "model", "levels", m->spec.levels, err)) != NEXP_OK ||
         (st = nexp_h5_write_attr_int64(h, "model", "steps", m->spec.steps, err)) != NEXP_OK ||
-        (st = nexp_h5_write_attr_int64(h, "model", "flow_input", m->spec.flow_input, err)) != NEXP_OK) {
+        (st = nexp_h5_write_attr_int64(h, "model", "flow_input", m->spec.flow_input, err)) != NEXP_OK ||
+        (st = nexp_h5_write_attr_int64(h, "model", "cascade", m->spec.cascade, err)) != NEXP_OK) {
         return st;
     }
     for (int t = 0; t < m->n_tensors; t++) {
@@ -46,7 +47,7 @@ nexp_status nexp_learned_get(nexp_learned **out, nexp_h5_file *h, nexp_error *er
     if (!ok) {
         return nexp_error_set(err, NEXP_ERR_MISMATCH, "not a learned inpainting model (model/type differs)");
     }
-    int64_t f, l, s, fi = 0;
+    int64_t f, l, s, fi = 0, ca = 0;
     if ((st = nexp_h5_read_attr_int64(h, "model", "features", &f, err)) != NEXP_OK ||
         (st = nexp_h5_read_attr_int64(h, "model", "levels", &l, err)) != NEXP_OK ||
         (st = nexp_h5_read_attr_int64(h, "model", "steps", &s, err)) != NEXP_OK) {
@@ -57,12 +58,19 @@ nexp_status nexp_learned_get(nexp_learned **out, nexp_h5_file *h, nexp_error *er
         (st = nexp_h5_read_attr_int64(h, "model", "flow_input", &fi, err)) != NEXP_OK) {
         return st;
     }
-    if (f < 1 || f > 64 || l < 1 || l > NEXP_LEARNED_MAX_LEVELS || s < 1 || s > 10000 || (fi != 0 && fi != 1)) {
-        return nexp_error_set(err, NEXP_ERR_MISMATCH,
-                              "model spec out of range: features %lld, levels %lld, steps %lld, flow_input %lld",
-                              (long long)f, (long long)l, (long long)s, (long long)fi);
+    /* and none before cascade ones: no cascade */
+    if (nexp_h5_attr_exists(h, "model", "cascade") &&
+        (st = nexp_h5_read_attr_int64(h, "model", "cascade", &ca, err)) != NEXP_OK) {
+        return st;
     }
-    nexp_learned_spec spec = { (int)f, (int)l, (int)s, (int)fi };
+    if (f < 1 || f > 64 || l < 1 || l > NEXP_LEARNED_MAX_LEVELS || s < 1 || s > 10000 || (fi != 0 && fi != 1) ||
+        (ca != 0 && ca != 1)) {
+        return nexp_error_set(err, NEXP_ERR_MISMATCH,
+                              "model spec out of range: features %lld, levels %lld, steps %lld, flow_input %lld, "
+                              "cascade %lld",
+                              (long long)f, (long long)l, (long long)s, (long long)fi, (long long)ca);
+    }
+    nexp_learned_spec spec = { (int)f, (int)l, (int)s, (int)fi, (int)ca };
     nexp_learned *m = NULL;
     if ((st = nexp_learned_create(&m, &spec, 0, err)) != NEXP_OK) {
         return st;

@@ -29,6 +29,12 @@
  * apart, blurred or low-contrast object boundaries). Such models need 2 data channels; the gradient
  * also flows through the network's flow input into the coarser levels.
  *
+ * Cascade models (spec.cascade = 1) also give each level's network the last hidden features of the
+ * coarser level's network, bilinear upsampled and scaled (CASCADE_SCALE), as a U-Net decoder gets
+ * its coarser features: each tensor sees image context from the whole pyramid, not only its own
+ * 7 x 7 window. The weights reading them start at zero, so a new cascade model begins as the plain
+ * one; the gradient runs back into the coarser level's network.
+ *
  * Training. nexp_learned_loss_grad runs the model on one sample, measures the mean endpoint error
  * against the ground truth over valid pixels (smoothed as sqrt(|e|^2 + 1e-6) for the gradient) and
  * back-propagates by hand: through every explicit step (the adjoint of a step is the transposed
@@ -63,9 +69,10 @@ typedef struct nexp_learned_spec {
     int levels;   /* pyramid levels, 1..NEXP_LEARNED_MAX_LEVELS (clamped to the input size at run time) */
     int steps;    /* explicit steps per level, 1..10000 */
     int flow_input; /* 1: the network also reads each level's starting flow and mask (flow-fed) */
+    int cascade;    /* 1: the network also reads the coarser level's last hidden features, upsampled */
 } nexp_learned_spec;
 
-#define NEXP_LEARNED_SPEC_INIT { 16, 5, 60, 1 }
+#define NEXP_LEARNED_SPEC_INIT { 16, 5, 60, 1, 0 }
 
 typedef struct nexp_learned {
     nexp_learned_spec spec;

@@ -195,9 +195,9 @@ static void make_sample(uint64_t seed, int size, double density, nexp_flow_sampl
  * Central differences with step h: leaky-ReLU kinks crossed within h spoil larger steps, float
  * rounding smaller ones; flow-fed models move the finer network's inputs too, so they cross more
  * kinks per step and take a smaller one. */
-static void pipeline_gradient_check(int flow_input, double hh, double tol)
+static void pipeline_gradient_check(int flow_input, int cascade, double hh, double tol)
 {
-    nexp_learned_spec spec = { 3, 2, 4, flow_input };
+    nexp_learned_spec spec = { 3, 2, 4, flow_input, cascade };
     nexp_learned *m = NULL;
     CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 5, NULL), NEXP_OK);
     /* keep the eigenvector (p, q) away from the axes: |b| and the clipping of the axial weights
@@ -207,13 +207,19 @@ static void pipeline_gradient_check(int flow_input, double hh, double tol)
         lb[5 * l + 0] = 0.6f;
         lb[5 * l + 1] = 0.45f;
     }
-    if (flow_input) {
-        /* make the tensors depend strongly on the flow input: leaving out the gradient through it
-         * (into the coarser level) then moves 4 of the 12 slopes by 1.3-4.5 %, beyond tol = 1 %
-         * (correct, they agree to 0.3 %) */
+    if (flow_input || cascade) {
+        /* make the tensors depend strongly on the flow (and cascade) input: leaving out the gradient
+         * through it (into the coarser level) then moves 4 of the 12 slopes by 1.3-4.5 %, beyond
+         * tol = 1 % (correct, they agree to 0.3 %) */
         const nexp_tensor_view *w0 = nexp_learned_tensor(m, "conv0.weight");
+        nexp_rng wr;
+        nexp_rng_seed(&wr, 11);
         for (size_t i = 0; i < w0->size; i++) {
-            if ((i / 9) % 6 >= 3) {
+            size_t ch = (i / 9) % (size_t)w0->shape[1];
+            if (ch >= 6) {
+                /* cascade weights start at zero: give them random values to check the path through them */
+                m->params[w0->offset + i] = (float)(0.3 * nexp_rng_normal(&wr));
+            } else if (ch >= 3) {
                 m->params[w0->offset + i] *= 3.0f;
             }
         }
@@ -265,12 +271,18 @@ static void pipeline_gradient_check(int flow_input, double hh, double tol)
 
 static void whole_pipeline_gradient_matches_finite_differences(void)
 {
-    pipeline_gradient_check(0, 1e-3, 3e-2);
+    pipeline_gradient_check(0, 0, 1e-3, 3e-2);
 }
 
 static void flow_fed_pipeline_gradient_matches_finite_differences(void)
 {
-    pipeline_gradient_check(1, 3e-4, 1e-2);
+    pipeline_gradient_check(1, 0, 3e-4, 1e-2);
+}
+
+/* cascade models: also through the coarser level's hidden features into its network */
+static void cascade_pipeline_gradient_matches_finite_differences(void)
+{
+    pipeline_gradient_check(1, 1, 3e-4, 1e-2);
 }
 
 static void explicit_steps_obey_the_max_min_principle_for_random_weights(void)
@@ -279,8 +291,8 @@ static void explicit_steps_obey_the_max_min_principle_for_random_weights(void)
     make_sample(4, 24, 0.1, &s);
     nexp_stats su, sv;
     for (uint64_t seed = 1; seed <= 24; seed++) {
-        /* image-fed and flow-fed models alternately */
-        nexp_learned_spec spec = { 4, 3, 25, (int)(seed % 2) };
+        /* image-fed and flow-fed models alternately, with and without the cascade */
+        nexp_learned_spec spec = { 4, 3, 25, (int)(seed % 2), (int)(seed / 2 % 2) };
         nexp_learned *m = NULL;
         CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, seed, NULL), NEXP_OK);
         /* large random weights drive tensors to extreme anisotropy and alpha near 0 and 1/2 */
@@ -319,7 +331,7 @@ static void explicit_steps_obey_the_max_min_principle_for_random_weights(void)
 static void flow_equivariance_check(int flow_input, double a, const double b[2], double tol)
 {
     nexp_learned *m = NULL;
-    nexp_learned_spec spec = { 5, 3, 12, flow_input };
+    nexp_learned_spec spec = { 5, 3, 12, flow_input, 0 };
     CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 17, NULL), NEXP_OK);
     nexp_flow_sample s;
     /* large enough (> LEARNED_PAR_MIN pixels) for the kernels to run on two threads */
@@ -388,7 +400,7 @@ static nexp_train_options tiny_training(void)
     o.iters = 12;
     o.lr = 1e-2;
     o.seed = 2385;
-    o.spec = (nexp_learned_spec){ 4, 2, 10, 0 };
+    o.spec = (nexp_learned_spec){ 4, 2, 10, 0, 0 };
     o.val_count = 4;
     o.val_size = 32;
     return o;
@@ -607,7 +619,7 @@ static void model_files_round_trip_and_foreign_files_are_refused(void)
 {
     nexp_learned *m = NULL, *back = NULL;
     nexp_error err = NEXP_ERROR_INIT;
-    nexp_learned_spec spec = { 6, 4, 7, 1 };
+    nexp_learned_spec spec = { 6, 4, 7, 1, 1 };
     CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 3, NULL), NEXP_OK);
     const char *path = nexp_test_tmp("model.h5");
     CU_ASSERT_EQUAL_FATAL(nexp_learned_save(m, path, &err), NEXP_OK);
@@ -615,6 +627,7 @@ static void model_files_round_trip_and_foreign_files_are_refused(void)
     CU_ASSERT_EQUAL(back->spec.features, 6);
     CU_ASSERT_EQUAL(back->spec.levels, 4);
     CU_ASSERT_EQUAL(back->spec.flow_input, 1);
+    CU_ASSERT_EQUAL(back->spec.cascade, 1);
     CU_ASSERT_EQUAL(memcmp(m->params, back->params, m->n_params * sizeof(float)), 0);
     CU_ASSERT_PTR_NOT_NULL(nexp_learned_tensor(back, "level.log_kappa"));
     nexp_learned_free(back);
@@ -655,8 +668,8 @@ static void model_files_round_trip_and_foreign_files_are_refused(void)
     nexp_field_free(known);
     nexp_field_free(f);
     nexp_learned_free(m);
-    CU_ASSERT_EQUAL(nexp_learned_create(&m, &(nexp_learned_spec){ 0, 3, 3, 0 }, 1, &err), NEXP_ERR_ARG);
-    CU_ASSERT_EQUAL(nexp_learned_create(&m, &(nexp_learned_spec){ 4, 3, 3, 2 }, 1, &err), NEXP_ERR_ARG);
+    CU_ASSERT_EQUAL(nexp_learned_create(&m, &(nexp_learned_spec){ 0, 3, 3, 0, 0 }, 1, &err), NEXP_ERR_ARG);
+    CU_ASSERT_EQUAL(nexp_learned_create(&m, &(nexp_learned_spec){ 4, 3, 3, 2, 0 }, 1, &err), NEXP_ERR_ARG);
 }
 
 /* The model shipped in data/, beside this file's folder. */
@@ -715,6 +728,7 @@ int main(void)
         { "whole_pipeline_gradient_matches_finite_differences", whole_pipeline_gradient_matches_finite_differences },
         { "flow_fed_pipeline_gradient_matches_finite_differences",
           flow_fed_pipeline_gradient_matches_finite_differences },
+        { "cascade_pipeline_gradient_matches_finite_differences", cascade_pipeline_gradient_matches_finite_differences },
         { "explicit_steps_obey_the_max_min_principle_for_random_weights",
           explicit_steps_obey_the_max_min_principle_for_random_weights },
         { "a_flow_fed_model_follows_scaled_and_shifted_flow", a_flow_fed_model_follows_scaled_and_shifted_flow },

@@ -73,6 +73,13 @@ check "--flow-input takes on or off" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --
 check "train an image-fed model" 0 "$NEXP" train-inpaint --ckpt "$T/f.h5" --iters 2 --val-every 2 \
   --flow-input off $TINY
 expect "the start line says what the network reads" grep -q " image-fed" "$T/err"
+check "train a cascade model" 0 "$NEXP" train-inpaint --ckpt "$T/cas.h5" --iters 2 --val-every 2 --cascade on $TINY
+expect "  ... the start line says so" grep -q "image+flow-fed, cascade)" "$T/err"
+check "  ... model info says what it reads" 0 "$NEXP" model info "$T/cas.h5"
+expect "  ... the coarser level's features" grep -q "coarser level's features" "$T/out"
+check "--cascade takes on or off" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --cascade yes
+check "--cascade with --init is a usage error" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --init "$T/a.h5" \
+  --cascade on
 check "resume with another crop is refused" 1 "$NEXP" train-inpaint --ckpt "$T/a.h5" --iters 6 --resume \
   --crop 32 --batch 1 --seed 5 --threads 1
 expect "the refusal names the option" grep -q -- "--crop 24" "$T/err"
@@ -129,6 +136,9 @@ expect "2 levels x 5 channels" grep -q "10" "$T/out"
 check "inpaint with the image-fed model and export its tensors" 0 "$NEXP" inpaint --method learned \
   --model "$T/f.h5" --flow "$C" --image "$I" --mask "$T/m.png" --out "$T/df.flo" --export-tensor "$T/tf.h5"
 expect "its result and tensors are written" test -s "$T/df.flo" -a -s "$T/tf.h5" -a -s "$T/tf.png"
+check "inpaint with the cascade model and export its tensors" 0 "$NEXP" inpaint --method learned \
+  --model "$T/cas.h5" --flow "$C" --image "$I" --mask "$T/m.png" --out "$T/dc.flo" --export-tensor "$T/tc.h5"
+expect "its result and tensors are written" test -s "$T/dc.flo" -a -s "$T/tc.h5" -a -s "$T/tc.png"
 check "learned needs the image" 2 "$NEXP" inpaint --method learned --flow "$C" --mask "$T/m.png" --out "$T/x.flo"
 check "--model only with learned" 2 "$NEXP" inpaint --method eed --model "$T/a.h5" --flow "$C" --image "$I" \
   --out "$T/x.flo"
