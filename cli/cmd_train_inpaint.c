@@ -73,10 +73,11 @@ static void usage(FILE *out)
             "  -q, --quiet        no progress\n"
             CLI_MAX_MEMORY_HELP
             "  -h, --help         this help\n\n"
-            "Example (the shipped model data/inpaint-model.h5, 1 h 38 min on 2 cores; the photos\n"
-            "come with python3-skimage; --threads 1 takes 1.8 times as long, to other bits):\n"
+            "Example (the shipped model data/inpaint-model.h5, 1 h 42 min on 2 cores; the photos\n"
+            "come with python3-skimage; --threads 1 takes about 1.8 times as long, to other bits):\n"
             "  nexp train-inpaint --ckpt model.h5 --seed 1 --threads 2 --features 32 --steps 300 \\\n"
-            "                     --photometric on --flow-input on --iters 24000 --batch 8 \\\n"
+            "                     --photometric on --flow-input on --cascade on --thin 0.3 \\\n"
+            "                     --iters 24000 --batch 8 \\\n"
             "                     --data mixed:/usr/lib/python3/dist-packages/skimage/data\n"
             "  nexp inpaint --method learned --model model.h5 --flow F.flo --mask M.png \\\n"
             "               --image REF.png --out dense.flo\n",
