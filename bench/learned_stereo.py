@@ -24,7 +24,10 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    sys.exit("learned_stereo: needs NumPy (NEXP_WITH_PEERS=1 bash scripts/install-deps.sh)")
 
 SKIMAGE_DATA = "/usr/lib/python3/dist-packages/skimage/data"
 DENSITIES = (0.01, 0.05, 0.10)
