@@ -30,9 +30,9 @@
  * also flows through the network's flow input into the coarser levels.
  *
  * Cascade models (spec.cascade = 1) also give each level's network the last hidden features of the
- * coarser level's network, bilinear upsampled and scaled (CASCADE_SCALE), as a U-Net decoder gets
- * its coarser features: each tensor sees image context from the whole pyramid, not only its own
- * 7 x 7 window. The weights reading them start at zero, so a new cascade model begins as the plain
+ * coarser level's network, bilinear upsampled, scaled (CASCADE_SCALE) and bounded softly like the
+ * flow input, as a U-Net decoder gets its coarser features: each tensor sees image context from the
+ * whole pyramid, not only its own 7 x 7 window. The weights reading them start at zero, so a new cascade model begins as the plain
  * one; the gradient runs back into the coarser level's network.
  *
  * Training. nexp_learned_loss_grad runs the model on one sample, measures the mean endpoint error
