@@ -16,9 +16,13 @@
 /* The same without fused multiply-adds (ISO C's default): every clone gives the same bits, for
  * kernels whose results must not depend on the machine's instruction set. */
 #define NEXP_CLONES_EXACT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/* Helpers of a cloned function get its instruction set only when inlined: a static function the
+ * compiler leaves out of line is compiled once, for the baseline. */
+#define NEXP_CLONE_INLINE inline __attribute__((always_inline))
 #else
 #define NEXP_CLONES
 #define NEXP_CLONES_EXACT
+#define NEXP_CLONE_INLINE inline
 #endif
 
 #endif

@@ -157,13 +157,15 @@ typedef struct level_ws {
     float *wt;           /* (4, hw) their edge weights (learned_edge_weights) */
     float *f;            /* (nc, hw) data */
     float *known;        /* (hw) */
-    float *states;       /* training: (steps + 1) x (nc, hw); inference: 2 x (nc, hw) */
+    float *states;       /* training: (steps + 1) x (nc, hw); inference: 1 x (nc, hw) */
+    float *final;        /* points into states: the level's result */
 } level_ws;
 
 typedef struct run_ws {
     int levels, nc, store;
     level_ws lv[NEXP_INPAINT_MAX_LEVELS];
     float *col;   /* convolution workspace: `slots` per-thread parts */
+    float *pad;   /* inference: a level's step inputs and states on rows learned_pitch apart */
     int slots;
     float fc[2], fscale; /* flow-fed models: the flow normalisation (flow_normalisation) */
     float *final; /* points into level 0's states: the result */
@@ -185,6 +187,7 @@ static void ws_free(run_ws *ws)
         free(v->states);
     }
     free(ws->col);
+    free(ws->pad);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -340,6 +343,39 @@ static void flow_normalisation(const nexp_field *data, const nexp_field *known, 
     ws->fscale = rms > 1e-6 ? (float)(LEARNED_FLOW_SCALE / rms) : 0.0f;
 }
 
+/* Inference's steps: two states in turn, on copies of the level's planes whose rows are
+ * learned_pitch apart (the same arithmetic, so the same bits as unpadded steps); the result goes to
+ * the level's first state. pad: PAD_FLOATS(nc, h, learned_pitch(w)) floats or more. */
+#define PAD_FLOATS(nc, h, p) ((size_t)(5 + 3 * (nc)) * (size_t)(h) * (size_t)(p))
+
+static void to_pitch(const float *src, int planes, int h, int w, int p, float *dst)
+{
+    for (size_t r = 0; r < (size_t)planes * (size_t)h; r++) {
+        memcpy(dst + r * (size_t)p, src + r * (size_t)w, (size_t)w * sizeof(float));
+    }
+}
+
+static void run_steps_padded(level_ws *v, int nc, int S, float *pad)
+{
+    const int h = v->h, w = v->w, p = learned_pitch(w);
+    const size_t hp = (size_t)h * (size_t)p;
+    float *wt = pad, *f = wt + 4 * hp, *known = f + (size_t)nc * hp, *cur = known + hp, *next = cur + (size_t)nc * hp;
+    to_pitch(v->wt, 4, h, w, p, wt);
+    to_pitch(v->f, nc, h, w, p, f);
+    to_pitch(v->known, 1, h, w, p, known);
+    to_pitch(v->states, nc, h, w, p, cur);
+    for (int s = 1; s <= S; s++) {
+        learned_step_forward(nc, h, w, p, cur, f, known, wt, LEARNED_TAU, next);
+        float *t = cur;
+        cur = next;
+        next = t;
+    }
+    for (size_t r = 0; r < (size_t)nc * (size_t)h; r++) {
+        memcpy(v->states + r * (size_t)w, cur + r * (size_t)p, (size_t)w * sizeof(float));
+    }
+    v->final = v->states;
+}
+
 /* Forward pass. data NULL (image-fed models only): network and tensors only (no diffusion). */
 static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, const nexp_field *data,
                                const nexp_field *known, int store, run_ws *ws, nexp_error *err)
@@ -373,8 +409,11 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
     /* one convolution workspace per thread (about 10 MB each at 1024 wide), at most 8 */
     ws->slots = omp_get_max_threads() < 8 ? omp_get_max_threads() : 8;
     ws->col = malloc((size_t)ws->slots * LEARNED_CONV_COL(F > cin0 ? F : cin0, image->width) * sizeof(float));
-    if (ws->col == NULL) {
-        st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory for the convolution workspace");
+    if (!store && nc > 0) {
+        ws->pad = malloc(PAD_FLOATS(nc, image->height, learned_pitch(image->width)) * sizeof(float));
+    }
+    if (ws->col == NULL || (!store && nc > 0 && ws->pad == NULL)) {
+        st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory for the convolution and step workspaces");
         goto done;
     }
     for (int l = ws->levels - 1; l >= 0; l--) {
@@ -382,7 +421,7 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
         v->w = pyr->known[l]->width;
         v->h = pyr->known[l]->height;
         v->hw = (size_t)v->w * (size_t)v->h;
-        if ((st = alloc_level(v, cin0, F, nc, store ? (size_t)S + 1 : 2, err)) != NEXP_OK) {
+        if ((st = alloc_level(v, cin0, F, nc, store ? (size_t)S + 1 : 1, err)) != NEXP_OK) {
             goto done;
         }
         image_input(pyr->guide[l], v);
@@ -424,21 +463,25 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
             }
         } else {
             const level_ws *cv = &ws->lv[l + 1];
-            const float *cfinal = cv->states + (store ? (size_t)S : (size_t)(S % 2)) * (size_t)nc * cv->hw;
-            learned_upsample_forward(nc, cv->h, cv->w, v->h, v->w, cfinal, u0);
+            learned_upsample_forward(nc, cv->h, cv->w, v->h, v->w, cv->final, u0);
         }
         if (m->spec.flow_input) {
             flow_input(ws, v, u0);
         }
         level_network(m, v, l, ws->col, ws->slots);
-        for (int s = 1; s <= S; s++) {
-            const float *in = v->states + (store ? (size_t)(s - 1) : (size_t)((s - 1) % 2)) * sz;
-            float *outp = v->states + (store ? (size_t)s : (size_t)(s % 2)) * sz;
-            learned_step_forward(nc, v->h, v->w, in, v->f, v->known, v->wt, LEARNED_TAU, outp);
+        if (store) {
+            /* training keeps every state for the backward pass */
+            for (int s = 1; s <= S; s++) {
+                learned_step_forward(nc, v->h, v->w, v->w, v->states + (size_t)(s - 1) * sz, v->f, v->known,
+                                     v->wt, LEARNED_TAU, v->states + (size_t)s * sz);
+            }
+            v->final = v->states + (size_t)S * sz;
+        } else {
+            run_steps_padded(v, nc, S, ws->pad);
         }
     }
     if (nc > 0) {
-        ws->final = ws->lv[0].states + (store ? (size_t)S : (size_t)(S % 2)) * (size_t)nc * ws->lv[0].hw;
+        ws->final = ws->lv[0].final;
     }
 done:
     nexp_pyramid_free(pyr);

@@ -72,9 +72,13 @@ void learned_tensor_describe(size_t n, const float *o, const float *lb, float lo
  * (e_k(i) + e_k(i + d_k)) / 2 for d_k = (1, 0), (0, 1), (1, 1), (-1, 1); 0 where i + d_k is outside. */
 void learned_edge_weights(int h, int w, const float *e, float *wt);
 /* One explicit step on nc <= 8 channels: out = u + tau A(e) u at unknown pixels, out = f at known
- * (known[i] != 0). u, f, out: (nc, H, W), wt: (4, H, W) from learned_edge_weights, u != out. */
-void learned_step_forward(int nc, int h, int w, const float *u, const float *f, const float *known, const float *wt,
-                          float tau, float *out);
+ * (known[i] != 0). u, f, known, wt, out: planes of h rows of w values, p >= w apart (so (., H, p));
+ * wt (4, H, p) from learned_edge_weights; u != out. */
+void learned_step_forward(int nc, int h, int w, int p, const float *u, const float *f, const float *known,
+                          const float *wt, float tau, float *out);
+/* The row pitch inference gives a level of width w: w rounded up to 16 floats and kept off multiples
+ * of 256, so that neighbouring rows do not fall into the same cache sets. */
+int learned_pitch(int w);
 /* Given dout, du += (I + tau A)^T ((1 - known) dout) and de += d/de. u is the step's input, wt the
  * edge weights of e. */
 void learned_step_backward(int nc, int h, int w, const float *u, const float *known, const float *wt, float tau,

@@ -64,27 +64,71 @@ static void step_backward_matches_finite_differences(void)
     for (size_t i = 0; i < 2 * n; i++) {
         up[i] = u[i] + hh * vu[i];
     }
-    learned_step_forward(nc, h, w, up, f, known, wt, 0.2f, out);
+    learned_step_forward(nc, h, w, w, up, f, known, wt, 0.2f, out);
     lp = dot(2 * n, r, out);
     for (size_t i = 0; i < 2 * n; i++) {
         up[i] = u[i] - hh * vu[i];
     }
-    learned_step_forward(nc, h, w, up, f, known, wt, 0.2f, out);
+    learned_step_forward(nc, h, w, w, up, f, known, wt, 0.2f, out);
     lm = dot(2 * n, r, out);
     CU_ASSERT(close_rel((lp - lm) / (2 * hh), dot(2 * n, du, vu), 1e-3, 1e-3));
     for (size_t i = 0; i < 4 * n; i++) {
         ep[i] = e[i] + hh * ve[i];
     }
     learned_edge_weights(h, w, ep, wt);
-    learned_step_forward(nc, h, w, u, f, known, wt, 0.2f, out);
+    learned_step_forward(nc, h, w, w, u, f, known, wt, 0.2f, out);
     lp = dot(2 * n, r, out);
     for (size_t i = 0; i < 4 * n; i++) {
         ep[i] = e[i] - hh * ve[i];
     }
     learned_edge_weights(h, w, ep, wt);
-    learned_step_forward(nc, h, w, u, f, known, wt, 0.2f, out);
+    learned_step_forward(nc, h, w, w, u, f, known, wt, 0.2f, out);
     lm = dot(2 * n, r, out);
     CU_ASSERT(close_rel((lp - lm) / (2 * hh), dot(4 * n, de, ve), 1e-3, 1e-3));
+}
+
+/* Inference runs the steps on rows learned_pitch apart: the same bits as on unpadded planes, and
+ * the padding (NaN here) is never read. */
+static void padded_steps_give_the_bits_of_unpadded_ones(void)
+{
+    const int sizes[][2] = { { 1, 1 }, { 2, 5 }, { 7, 16 }, { 9, 256 }, { 70, 256 }, { 5, 1024 } };
+    nexp_rng rng;
+    nexp_rng_seed(&rng, 4242);
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        const int h = sizes[t][0], w = sizes[t][1], p = learned_pitch(w), nc = 2;
+        CU_ASSERT(p >= w && p % 16 == 0 && p % 256 != 0);
+        const size_t n = (size_t)h * w, np = (size_t)h * p;
+        float *d = malloc((5 + 3 * nc) * n * sizeof(float)), *q = malloc((5 + 3 * nc) * np * sizeof(float));
+        CU_ASSERT_FATAL(d != NULL && q != NULL);
+        /* planes: e (4), known (1), f (nc), u (nc), out (nc); wt replaces e */
+        float *e = d, *known = e + 4 * n, *f = known + n, *u = f + nc * n, *out = u + nc * n;
+        fill_random(&rng, 4 * n, e, 0.0, 0.9);
+        fill_random(&rng, 2 * nc * n, f, -3.0, 3.0);
+        for (size_t i = 0; i < n; i++) {
+            known[i] = nexp_rng_uniform(&rng) < 0.2 ? 1.0f : 0.0f;
+        }
+        float *wt = malloc(4 * n * sizeof(float));
+        CU_ASSERT_FATAL(wt != NULL);
+        learned_edge_weights(h, w, e, wt);
+        memcpy(e, wt, 4 * n * sizeof(float));
+        free(wt);
+        for (size_t i = 0; i < (5 + 3 * nc) * np; i++) {
+            q[i] = NAN;
+        }
+        for (size_t r = 0; r < (size_t)(4 + 1 + 2 * nc) * h; r++) {
+            memcpy(q + r * p, d + r * w, (size_t)w * sizeof(float));
+        }
+        learned_step_forward(nc, h, w, w, u, f, known, e, 0.2f, out);
+        float *qe = q, *qk = qe + 4 * np, *qf = qk + np, *qu = qf + nc * np, *qo = qu + nc * np;
+        learned_step_forward(nc, h, w, p, qu, qf, qk, qe, 0.2f, qo);
+        int same = 1;
+        for (size_t r = 0; r < (size_t)nc * h; r++) {
+            same &= memcmp(out + r * w, qo + r * p, (size_t)w * sizeof(float)) == 0;
+        }
+        CU_ASSERT(same);
+        free(d);
+        free(q);
+    }
 }
 
 static void tensor_backward_matches_finite_differences(void)
@@ -722,6 +766,7 @@ int main(void)
 {
     CU_TestInfo tests[] = {
         { "step_backward_matches_finite_differences", step_backward_matches_finite_differences },
+        { "padded_steps_give_the_bits_of_unpadded_ones", padded_steps_give_the_bits_of_unpadded_ones },
         { "tensor_backward_matches_finite_differences", tensor_backward_matches_finite_differences },
         { "conv_and_upsample_backward_are_adjoint_to_their_forward",
           conv_and_upsample_backward_are_adjoint_to_their_forward },
