@@ -432,7 +432,9 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
             } else {
                 const level_ws *cv = &ws->lv[l + 1];
                 learned_upsample_forward(F, cv->h, cv->w, v->h, v->w, cv->a3, dst);
-                for (size_t i = 0; i < (size_t)F * v->hw; i++) {
+                const size_t nf = (size_t)F * v->hw;
+#pragma omp parallel for schedule(static) if (nf >= LEARNED_PAR_MIN)
+                for (size_t i = 0; i < nf; i++) {
                     dst[i] = flow_clip(dst[i] * CASCADE_SCALE);
                 }
             }

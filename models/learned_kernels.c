@@ -21,6 +21,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <omp.h>
 #include <string.h>
 
@@ -37,14 +38,14 @@ static int block_rows(int block, int h, int w)
 }
 
 /* col (cin * 9, (y1 - y0) * w) for output rows [y0, y1); par: split the rows of col over threads. */
-static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float *col, int par)
+static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float *col, size_t ld, int par)
 {
     const size_t hw = (size_t)h * (size_t)w, bw = (size_t)(y1 - y0) * (size_t)w;
 #pragma omp parallel for schedule(static) if (par && bw * 9 >= LEARNED_PAR_MIN)
     for (int r = 0; r < cin * 9; r++) {
         int ci = r / 9, ky = r % 9 / 3 - 1, kx = r % 3 - 1;
         const float *xp = x + (size_t)ci * hw;
-        float *cp = col + (size_t)r * bw;
+        float *cp = col + (size_t)r * ld;
         for (int y = y0; y < y1; y++) {
             int sy = y + ky;
             float *crow = cp + (size_t)(y - y0) * w;
@@ -99,6 +100,8 @@ void learned_conv_forward(int cin, int cout, int k, int h, int w, const float *x
                           float *y, float *col, int slots)
 {
     const int hw = h * w, kk = cin * k * k;
+    /* in parallel: on a new buffer this is also where its pages are first touched */
+#pragma omp parallel for schedule(static) if ((size_t)cout * (size_t)hw >= LEARNED_PAR_MIN)
     for (int co = 0; co < cout; co++) {
         float *yp = y + (size_t)co * hw;
         for (int i = 0; i < hw; i++) {
@@ -117,8 +120,9 @@ void learned_conv_forward(int cin, int cout, int k, int h, int w, const float *x
     for (int bi = 0; bi < nblocks; bi++) {
         int y0 = bi * br, y1 = y0 + br < h ? y0 + br : h, bw = (y1 - y0) * w;
         float *c = col + (size_t)omp_get_thread_num() * slot;
-        im2col3(cin, h, w, y0, y1, x, c, 0);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, bw, kk, 1.0f, wt, kk, c, bw, 1.0f,
+        const int ld = bw % 256 == 0 ? bw + 16 : bw;
+        im2col3(cin, h, w, y0, y1, x, c, (size_t)ld, 0);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, bw, kk, 1.0f, wt, kk, c, ld, 1.0f,
                     y + (size_t)y0 * w, hw);
     }
 }
@@ -146,7 +150,7 @@ void learned_conv_backward(int cin, int cout, int k, int h, int w, const float *
     for (int y0 = 0; y0 < h; y0 += br) {
         int y1 = y0 + br < h ? y0 + br : h, bw = (y1 - y0) * w;
         const float *dyb = dy + (size_t)y0 * w;
-        im2col3(cin, h, w, y0, y1, x, col, 1);
+        im2col3(cin, h, w, y0, y1, x, col, (size_t)bw, 1);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, kk, bw, 1.0f, dyb, hw, col, bw, 1.0f, dwt, kk);
         if (dx != NULL) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, bw, cout, 1.0f, wt, kk, dyb, hw, 0.0f, col, bw);
@@ -511,23 +515,41 @@ static void interp_coord(int i, int nfine, int ncoarse, int *i0, int *i1, float 
 
 void learned_upsample_forward(int nc, int hc, int wc, int h, int w, const float *coarse, float *fine)
 {
+    /* the horizontal coordinates once, then row by row and channel by channel */
+    int *xi = malloc(2 * (size_t)w * sizeof(int));
+    float *ax = malloc((size_t)w * sizeof(float));
+    const int tables = xi != NULL && ax != NULL;
+    if (tables) {
+        for (int x = 0; x < w; x++) {
+            interp_coord(x, w, wc, &xi[2 * x], &xi[2 * x + 1], &ax[x]);
+        }
+    }
 #pragma omp parallel for schedule(static) if ((size_t)h * (size_t)w >= LEARNED_PAR_MIN)
     for (int y = 0; y < h; y++) {
         int y0, y1;
         float ay;
         interp_coord(y, h, hc, &y0, &y1, &ay);
-        for (int x = 0; x < w; x++) {
-            int x0, x1;
-            float ax;
-            interp_coord(x, w, wc, &x0, &x1, &ax);
-            for (int c = 0; c < nc; c++) {
-                const float *r0 = coarse + ((size_t)c * hc + y0) * wc, *r1 = coarse + ((size_t)c * hc + y1) * wc;
-                float top = r0[x0] + ax * (r0[x1] - r0[x0]);
-                float bot = r1[x0] + ax * (r1[x1] - r1[x0]);
-                fine[((size_t)c * h + y) * w + x] = top + ay * (bot - top);
+        for (int c = 0; c < nc; c++) {
+            const float *r0 = coarse + ((size_t)c * hc + y0) * wc, *r1 = coarse + ((size_t)c * hc + y1) * wc;
+            float *out = fine + ((size_t)c * h + y) * w;
+            for (int x = 0; x < w; x++) {
+                int x0, x1;
+                float a;
+                if (tables) {
+                    x0 = xi[2 * x];
+                    x1 = xi[2 * x + 1];
+                    a = ax[x];
+                } else {
+                    interp_coord(x, w, wc, &x0, &x1, &a);
+                }
+                float top = r0[x0] + a * (r0[x1] - r0[x0]);
+                float bot = r1[x0] + a * (r1[x1] - r1[x0]);
+                out[x] = top + ay * (bot - top);
             }
         }
     }
+    free(xi);
+    free(ax);
 }
 
 void learned_upsample_backward(int nc, int hc, int wc, int h, int w, const float *dfine, float *dcoarse)
