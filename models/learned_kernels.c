@@ -449,7 +449,6 @@ static inline void step_row_interior_backward2(int w, size_t hw, size_t row, con
 {
     const float *u0 = u, *u1 = u + hw, *g0 = dout, *g1 = dout + hw;
     const ptrdiff_t W = w;
-    const ptrdiff_t off[8] = { 1, -1, W, -W, W + 1, -W - 1, W - 1, -W + 1 };
 #pragma omp simd
     for (int x = 1; x < w - 1; x++) {
         const size_t i = row + (size_t)x;
@@ -459,7 +458,8 @@ static inline void step_row_interior_backward2(int w, size_t hw, size_t row, con
         float acc0 = 0.0f, acc1 = 0.0f;
 #pragma GCC unroll 8
         for (int k = 0; k < 8; k++) {
-            const size_t n = (size_t)((ptrdiff_t)i + off[k]);
+            /* unrolled, nb_dx and nb_dy are constants: n is i plus a fixed offset, a plain vector load */
+            const size_t n = (size_t)((ptrdiff_t)i + nb_dy[k] * W + nb_dx[k]);
             const float wgt = wt[(size_t)(k >> 1) * hw + ((k & 1) ? n : i)];
             const int unknown_n = known[n] == 0.0f;
             const float gn0 = g0[n], gn1 = g1[n];
