@@ -15,6 +15,11 @@ expect "info names the limit" grep -q "above the memory limit of 512 KiB" "$T/er
 check "diffuse above --max-memory 4M" 1 "$NEXP" diffuse "$FRAME" "$T/d.png" --time 2 --max-memory 4M --quiet
 expect "diffuse names the limit" grep -q "above the memory limit of 4 MiB" "$T/err"
 check "inpaint above --max-memory 2M" 1 "$NEXP" inpaint --flow "$SINTEL" --out "$T/i.flo" --max-memory 2M --quiet
+check "learned inpaint above --max-memory 64M" 1 "$NEXP" inpaint --flow "$SINTEL" --image "$FRAME" \
+  --method learned --out "$T/l.flo" --max-memory 64M --quiet
+expect "learned inpaint names its workspace and the limit" \
+  grep -q "the learned model's workspace needs .* MiB.*, above the memory limit of 64 MiB" "$T/err"
+expect "no output after the refusal" test ! -e "$T/l.flo"
 check "flowviz above --max-memory 1M" 1 "$NEXP" flowviz "$SINTEL" "$T/v.png" --max-memory 1M
 check "simulate above --max-memory 16M" 1 "$NEXP" simulate lorenz --n 10000000 --out "$T/s.csv" --max-memory 16M --quiet
 expect "simulate names its outputs" grep -q "the output times and states needs 305.2 MiB, above the memory limit of 16 MiB" "$T/err"
