@@ -408,8 +408,9 @@ int learned_pitch(int w)
 }
 
 /* The reverse of one pixel's step, any position. */
-static inline void step_pixel_backward(int nc, int h, int w, int x, int y, const float *u, const float *known,
-                                       const float *wt, float tau, const float *dout, float *du, float *de)
+static NEXP_CLONE_INLINE void step_pixel_backward(int nc, int h, int w, int x, int y, const float *u,
+                                                  const float *known, const float *wt, float tau, const float *dout,
+                                                  float *du, float *de)
 {
     const size_t hw = (size_t)h * (size_t)w, i = (size_t)y * w + x;
     float hi_[8];
@@ -443,9 +444,10 @@ static inline void step_pixel_backward(int nc, int h, int w, int x, int y, const
 
 /* The interior of row y for two channels (flow): step_pixel_backward's operations in its order,
  * branch-free, so it vectorises and gives identical results. */
-static inline void step_row_interior_backward2(int w, size_t hw, size_t row, const float *restrict u,
-                                               const float *restrict known, const float *restrict wt, float tau,
-                                               const float *restrict dout, float *restrict du, float *restrict de)
+static NEXP_CLONE_INLINE void step_row_interior_backward2(int w, size_t hw, size_t row, const float *restrict u,
+                                                          const float *restrict known, const float *restrict wt,
+                                                          float tau, const float *restrict dout, float *restrict du,
+                                                          float *restrict de)
 {
     const float *u0 = u, *u1 = u + hw, *g0 = dout, *g1 = dout + hw;
     const ptrdiff_t W = w;
