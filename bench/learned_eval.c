@@ -153,8 +153,8 @@ int main(int argc, char **argv)
         nexp_field_free(img);
         nexp_field_free(gt);
     }
-    printf("learned inference on 1024 x 436: %.3f s (mean of %d runs, %d threads)\n", sec_learned / seeds, seeds,
-           nexp_get_threads());
+    printf("learned inference on 1024 x 436: %.3f s (mean of %d runs, %d threads, %s)\n", sec_learned / seeds, seeds,
+           nexp_get_threads(), nexp_cpu_path());
     nexp_learned_free(m);
     return 0;
 }

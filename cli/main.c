@@ -55,7 +55,7 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-        printf("nexp %s\n", nexp_version());
+        printf("nexp %s\nhot loops: %s, %d threads\n", nexp_version(), nexp_cpu_path(), nexp_get_threads());
         return CLI_EXIT_OK;
     }
     nexp_set_memory_limit(cli_default_max_memory());

@@ -30,6 +30,9 @@ extern "C" {
 #endif
 
 const char *nexp_version(void);
+/* Which compiled version of the hot loops this CPU runs, e.g. "x86-64-v3 (AVX2 + FMA)": speed
+ * figures depend on it (see the README's Speed). */
+const char *nexp_cpu_path(void);
 /* n >= 1 sets the OpenMP thread count; n <= 0 restores the default (all cores / OMP_NUM_THREADS).
  * nexp does its parallel work with OpenMP; loading the library sets OpenBLAS (if that is the CBLAS)
  * to one thread, because its own thread pool and OpenMP's fight for the cores. */

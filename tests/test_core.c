@@ -206,6 +206,8 @@ static void threads_setting_round_trips(void)
     nexp_set_threads(0);
     CU_ASSERT(nexp_get_threads() >= 1);
     CU_ASSERT(strlen(nexp_version()) > 0);
+    const char *cpu = nexp_cpu_path();
+    CU_ASSERT(strncmp(cpu, "x86-64", 6) == 0 || strncmp(cpu, "one version", 11) == 0);
 }
 
 static void field_kind_names_are_distinct_and_out_of_range_is_unknown(void)

@@ -17,6 +17,10 @@ json_ok() {
   python3 -c "import json,sys; j=json.load(open('$T/out')); sys.exit(0 if ($1) else 1)"
 }
 
+check "--version exits 0" 0 "$NEXP" --version
+expect "names the version and the CPU path of the hot loops" \
+  grep -qE "^hot loops: (x86-64|one version).*, [0-9]+ threads$" "$T/out"
+
 for cmd in info convert flowviz; do
   check "$cmd --help exits 0" 0 "$NEXP" "$cmd" --help
   expect "$cmd --help shows usage and an example" grep -q "Example" "$T/out"
