@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)" >/dev/null
-echo "== nexp $(build/nexp --version | cut -d' ' -f2): files, statistics and flow colours"
+echo "== nexp $(build/nexp --version | head -n 1 | cut -d' ' -f2): files, statistics and flow colours"
 bash examples/demo.sh build/nexp demo-out
 echo
 echo "== Flow inpainting of a synthetic scene (exact ground truth), 5 % known vectors"
