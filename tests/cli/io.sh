@@ -18,8 +18,8 @@ json_ok() {
 }
 
 check "--version exits 0" 0 "$NEXP" --version
-expect "names the version and the CPU path of the hot loops" \
-  grep -qE "^hot loops: (x86-64|one version).*, [0-9]+ threads$" "$T/out"
+expect "its first line is the version" grep -qE "^nexp [0-9]+\.[0-9]+\.[0-9]+$" "$T/out"
+expect "then the CPU path of the hot loops" grep -qE "^hot loops: (x86-64|one version).*, [0-9]+ threads$" "$T/out"
 
 for cmd in info convert flowviz; do
   check "$cmd --help exits 0" 0 "$NEXP" "$cmd" --help
