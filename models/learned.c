@@ -349,10 +349,11 @@ static void flow_normalisation(const nexp_field *data, const nexp_field *known, 
  * the level's first state. pad: PAD_FLOATS(nc, h, learned_pitch(w)) floats or more. */
 #define PAD_FLOATS(nc, h, p) ((size_t)(5 + 3 * (nc)) * (size_t)(h) * (size_t)(p))
 
-static void to_pitch(const float *src, int planes, int h, int w, int p, float *dst)
+/* rows of w floats, from rows sp apart to rows dp apart */
+static void copy_rows(size_t rows, int w, const float *src, int sp, float *dst, int dp)
 {
-    for (size_t r = 0; r < (size_t)planes * (size_t)h; r++) {
-        memcpy(dst + r * (size_t)p, src + r * (size_t)w, (size_t)w * sizeof(float));
+    for (size_t r = 0; r < rows; r++) {
+        memcpy(dst + r * (size_t)dp, src + r * (size_t)sp, (size_t)w * sizeof(float));
     }
 }
 
@@ -361,19 +362,17 @@ static void run_steps_padded(level_ws *v, int nc, int S, float *pad)
     const int h = v->h, w = v->w, p = learned_pitch(w);
     const size_t hp = (size_t)h * (size_t)p;
     float *wt = pad, *f = wt + 4 * hp, *known = f + (size_t)nc * hp, *cur = known + hp, *next = cur + (size_t)nc * hp;
-    to_pitch(v->wt, 4, h, w, p, wt);
-    to_pitch(v->f, nc, h, w, p, f);
-    to_pitch(v->known, 1, h, w, p, known);
-    to_pitch(v->states, nc, h, w, p, cur);
+    copy_rows(4 * (size_t)h, w, v->wt, w, wt, p);
+    copy_rows((size_t)nc * h, w, v->f, w, f, p);
+    copy_rows((size_t)h, w, v->known, w, known, p);
+    copy_rows((size_t)nc * h, w, v->states, w, cur, p);
     for (int s = 1; s <= S; s++) {
         learned_step_forward(nc, h, w, p, cur, f, known, wt, LEARNED_TAU, next);
         float *t = cur;
         cur = next;
         next = t;
     }
-    for (size_t r = 0; r < (size_t)nc * (size_t)h; r++) {
-        memcpy(v->states + r * (size_t)w, cur + r * (size_t)p, (size_t)w * sizeof(float));
-    }
+    copy_rows((size_t)nc * h, w, cur, p, v->states, w);
     v->final = v->states;
 }
 
