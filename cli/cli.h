@@ -94,6 +94,10 @@ void cli_time_grid(double t0, double t1, long n, double *t);
 void cli_plot_trajectory(const char *cmd, const char *path, const char *title, const char *xlabel,
                          const char *names, const double *t, const double *Y, long n_out, int n);
 
+/* A learned inpainting model's shape for progress and summary lines: "5 levels x 300 steps,
+ * image+flow-fed, cascade"; returns buf. */
+const char *cli_learned_shape(const nexp_learned_spec *spec, char *buf, size_t len);
+
 /* Print a JSON string value with escapes. */
 void cli_json_string(FILE *out, const char *s);
 

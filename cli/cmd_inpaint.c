@@ -233,9 +233,8 @@ static nexp_status run_learned(const inpaint_args *a, const nexp_field *flow, co
         nexp_field_free(t);
     }
     if (st == NEXP_OK) {
-        snprintf(summary, len, "model %s (%d levels x %d steps, %s-fed%s), %.3f s", path, m->spec.levels,
-                 m->spec.steps, m->spec.flow_input ? "image+flow" : "image", m->spec.cascade ? ", cascade" : "",
-                 secs);
+        char shape[128];
+        snprintf(summary, len, "model %s (%s), %.3f s", path, cli_learned_shape(&m->spec, shape, sizeof shape), secs);
     }
     nexp_learned_free(m);
     return st;

@@ -296,13 +296,12 @@ static int cmd_train_inpaint(int argc, char **argv)
         cli_die_err("train-inpaint", &err);
     }
     if (!quiet) {
-        fprintf(stderr, "nexp train-inpaint: %s%s model (%zu parameters: %d features, %d levels x %d steps, %s-fed%s), "
-                        "data %s%s, crop %d, batch %d on %d thread(s), density %g:%g, photometric %s, from step %ld "
-                        "to %ld\n",
+        char shape[128];
+        fprintf(stderr, "nexp train-inpaint: %s%s model (%zu parameters: %d features, %s), data %s%s, crop %d, "
+                        "batch %d on %d thread(s), density %g:%g, photometric %s, from step %ld to %ld\n",
                 resume ? "resuming a" : (o.init != NULL ? "fine-tuning " : "new"), o.init != NULL ? o.init : "",
-                t->model->n_params, t->model->spec.features, t->model->spec.levels,
-                t->model->spec.steps, t->model->spec.flow_input ? "image+flow" : "image",
-                t->model->spec.cascade ? ", cascade" : "", o.data,
+                t->model->n_params, t->model->spec.features, cli_learned_shape(&t->model->spec, shape, sizeof shape),
+                o.data,
                 o.thin > 0.0 ? " with thin bars" : "", o.sample.crop,
                 o.batch, nexp_trainer_batch_threads(t), o.sample.density_min, o.sample.density_max,
                 o.sample.photometric ? "on" : "off", t->iter, o.iters);
