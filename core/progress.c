@@ -85,7 +85,7 @@ static void print_state(nexp_progress *p, double now, int final)
                 p->done, p->total, rate, el, et, p->extra, final ? "\n" : "");
     } else {
         fprintf(p->out, "%s: %ld/%ld (%.0f%%) %.3g it/s elapsed %s eta %s %s\n", p->label, p->done, p->total,
-                100.0 * frac, rate, el, final ? "00:00" : et, p->extra);
+                100.0 * frac, rate, el, et, p->extra);
     }
     fflush(p->out);
 }

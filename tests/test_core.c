@@ -193,6 +193,9 @@ static void progress_prints_lines_when_not_a_terminal_and_nothing_when_quiet(voi
     CU_ASSERT(strstr(buf, "work: 3/3 (100%)") != NULL);
     CU_ASSERT(strstr(buf, "loss 0.375") != NULL);
     CU_ASSERT(strstr(buf, "resumed: 7/10 (70%) 0 it/s") != NULL); /* the 7 done before count, not in the rate */
+    /* a run that stops early (Ctrl-C) ends with the time still to go, not "00:00" */
+    CU_ASSERT(strstr(buf, "eta --:--") != NULL);
+    CU_ASSERT(strstr(buf, "eta 00:00") != NULL);
     CU_ASSERT(strstr(buf, "silent") == NULL);
     CU_ASSERT(strchr(buf, '\r') == NULL);
 }
