@@ -69,7 +69,7 @@ static void print_state(nexp_progress *p, double now, int final)
 {
     double elapsed = now - p->t0;
     double rate = elapsed > 0.0 ? (double)(p->done - p->start) / elapsed : 0.0;
-    double eta = rate > 0.0 ? (double)(p->total - p->done) / rate : -1.0;
+    double eta = p->done >= p->total ? 0.0 : rate > 0.0 ? (double)(p->total - p->done) / rate : -1.0;
     char el[32], et[32];
     format_seconds(elapsed, el, sizeof el);
     format_seconds(eta, et, sizeof et);

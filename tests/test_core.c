@@ -181,6 +181,9 @@ static void progress_prints_lines_when_not_a_terminal_and_nothing_when_quiet(voi
     nexp_progress *r = nexp_progress_create("resumed", 10, NEXP_PROGRESS_LINES, fp);
     nexp_progress_set_start(r, 7);
     nexp_progress_finish(r);
+    nexp_progress *z = nexp_progress_create("finished", 4, NEXP_PROGRESS_LINES, fp);
+    nexp_progress_set_start(z, 4);
+    nexp_progress_finish(z);
     nexp_progress *q = nexp_progress_create("silent", 3, NEXP_PROGRESS_QUIET, fp);
     nexp_progress_update(q, 3, "x");
     nexp_progress_finish(q);
@@ -193,9 +196,11 @@ static void progress_prints_lines_when_not_a_terminal_and_nothing_when_quiet(voi
     CU_ASSERT(strstr(buf, "work: 3/3 (100%)") != NULL);
     CU_ASSERT(strstr(buf, "loss 0.375") != NULL);
     CU_ASSERT(strstr(buf, "resumed: 7/10 (70%) 0 it/s") != NULL); /* the 7 done before count, not in the rate */
-    /* a run that stops early (Ctrl-C) ends with the time still to go, not "00:00" */
+    /* a run that stops early (Ctrl-C) ends with the time still to go (unknown here: no step ran), not
+     * "00:00"; a finished one with 00:00 */
     CU_ASSERT(strstr(buf, "eta --:--") != NULL);
     CU_ASSERT(strstr(buf, "eta 00:00") != NULL);
+    CU_ASSERT(strstr(buf, "finished: 4/4 (100%) 0 it/s elapsed 00:00 eta 00:00") != NULL);
     CU_ASSERT(strstr(buf, "silent") == NULL);
     CU_ASSERT(strchr(buf, '\r') == NULL);
 }
