@@ -409,10 +409,9 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
     /* one convolution workspace per thread (about 10 MB each at 1024 wide), at most 8 */
     ws->slots = omp_get_max_threads() < 8 ? omp_get_max_threads() : 8;
     /* the whole workspace against the memory limit (--max-memory), before any of it is taken */
-    size_t floats = (size_t)ws->slots * LEARNED_CONV_COL(F > cin0 ? F : cin0, image->width);
-    if (!store && nc > 0) {
-        floats += PAD_FLOATS(nc, image->height, learned_pitch(image->width));
-    }
+    const size_t col_floats = (size_t)ws->slots * LEARNED_CONV_COL(F > cin0 ? F : cin0, image->width);
+    const size_t pad_floats = !store && nc > 0 ? PAD_FLOATS(nc, image->height, learned_pitch(image->width)) : 0;
+    size_t floats = col_floats + pad_floats;
     const size_t per_px = (size_t)cin0 + 3 * (size_t)F + LEARNED_NOUT + 2 * LEARNED_NW + (size_t)nc + 1 +
                           (store ? (size_t)S + 1 : 1) * (size_t)nc; /* alloc_level's buffers */
     for (int l = 0; l < pyr->levels; l++) {
@@ -421,11 +420,11 @@ static nexp_status run_forward(const nexp_learned *m, const nexp_field *image, c
     if ((st = nexp_memory_check(floats * sizeof(float), "the learned model's workspace", err)) != NEXP_OK) {
         goto done;
     }
-    ws->col = malloc((size_t)ws->slots * LEARNED_CONV_COL(F > cin0 ? F : cin0, image->width) * sizeof(float));
-    if (!store && nc > 0) {
-        ws->pad = malloc(PAD_FLOATS(nc, image->height, learned_pitch(image->width)) * sizeof(float));
+    ws->col = malloc(col_floats * sizeof(float));
+    if (pad_floats > 0) {
+        ws->pad = malloc(pad_floats * sizeof(float));
     }
-    if (ws->col == NULL || (!store && nc > 0 && ws->pad == NULL)) {
+    if (ws->col == NULL || (pad_floats > 0 && ws->pad == NULL)) {
         st = nexp_error_set(err, NEXP_ERR_NOMEM, "out of memory for the convolution and step workspaces");
         goto done;
     }
