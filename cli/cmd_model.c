@@ -290,9 +290,9 @@ static int learned_info(const char *path, int json, nexp_error *err)
         }
     }
     char spec[256];
-    snprintf(spec, sizeof spec, "features %d, levels %d, steps %d, reads %s%s", m->spec.features, m->spec.levels,
-             m->spec.steps, m->spec.flow_input ? "image+flow" : "image",
-             m->spec.cascade ? " and the coarser level's features" : "");
+    snprintf(spec, sizeof spec, "features %d, levels %d, steps %d, reads %s%s, %s padding", m->spec.features,
+             m->spec.levels, m->spec.steps, m->spec.flow_input ? "image+flow" : "image",
+             m->spec.cascade ? " and the coarser level's features" : "", m->spec.mirror ? "mirror" : "zero");
     char meta[5120];
     nexp_train_options o = NEXP_TRAIN_OPTIONS_INIT;
     char *data = NULL;

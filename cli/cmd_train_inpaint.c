@@ -63,6 +63,9 @@ static void usage(FILE *out)
             "  --cascade on|off   each level's network also reads the coarser level's features\n"
             "                     (upsampled): image context from the whole pyramid (new models)\n"
             "                                                                 [default: %s]\n"
+            "  --padding zero|mirror  what the network's 3 x 3 convolutions read past the image\n"
+            "                     border: zeros, or the border pixels repeated, as the explicit\n"
+            "                     steps' reflecting boundary (new models)     [default: %s]\n"
             "  --photometric on|off  random contrast, brightness, gamma, colour gains, blur and\n"
             "                     noise on the training images (real footage is not a clean\n"
             "                     rendering); the flow is untouched          [default: %s]\n"
@@ -83,7 +86,8 @@ static void usage(FILE *out)
             "               --image REF.png --out dense.flo\n",
             d.val_count, d.sample.density_min, d.sample.density_max, d.iters, d.batch, d.sample.crop, d.lr,
             (unsigned long long)d.seed, d.spec.features, d.spec.levels, d.spec.steps,
-            d.spec.flow_input ? "on" : "off", d.spec.cascade ? "on" : "off", d.sample.photometric ? "on" : "off");
+            d.spec.flow_input ? "on" : "off", d.spec.cascade ? "on" : "off", d.spec.mirror ? "mirror" : "zero",
+            d.sample.photometric ? "on" : "off");
 }
 
 static void parse_density(const char *s, double *lo, double *hi)
@@ -125,7 +129,7 @@ static void save_or_die(const nexp_trainer *t, const char *path)
 static int cmd_train_inpaint(int argc, char **argv)
 {
     enum { O_CKPT = 1000, O_RESUME, O_DATA, O_DENSITY, O_ITERS, O_BATCH, O_CROP, O_LR, O_SEED, O_VAL, O_SAVE,
-           O_FEATURES, O_LEVELS, O_STEPS, O_THREADS, O_PHOTO, O_FLOWIN, O_CASCADE, O_THIN, O_INIT };
+           O_FEATURES, O_LEVELS, O_STEPS, O_THREADS, O_PHOTO, O_FLOWIN, O_CASCADE, O_PADDING, O_THIN, O_INIT };
     static const struct option opts[] = { { "ckpt", required_argument, NULL, O_CKPT },
                                           { "resume", no_argument, NULL, O_RESUME },
                                           { "data", required_argument, NULL, O_DATA },
@@ -144,6 +148,7 @@ static int cmd_train_inpaint(int argc, char **argv)
                                           { "photometric", required_argument, NULL, O_PHOTO },
                                           { "flow-input", required_argument, NULL, O_FLOWIN },
                                           { "cascade", required_argument, NULL, O_CASCADE },
+                                          { "padding", required_argument, NULL, O_PADDING },
                                           { "thin", required_argument, NULL, O_THIN },
                                           { "init", required_argument, NULL, O_INIT },
                                           { "quiet", no_argument, NULL, 'q' },
@@ -228,6 +233,13 @@ static int cmd_train_inpaint(int argc, char **argv)
         case O_CASCADE:
             shape_flag = "--cascade";
             o.spec.cascade = parse_on_off("--cascade", optarg);
+            break;
+        case O_PADDING:
+            shape_flag = "--padding";
+            if (strcmp(optarg, "zero") != 0 && strcmp(optarg, "mirror") != 0) {
+                cli_usage_error("train-inpaint", "--padding: expected zero or mirror, got '%s'", optarg);
+            }
+            o.spec.mirror = strcmp(optarg, "mirror") == 0;
             break;
         case O_THIN:
             o.thin = cli_parse_double("train-inpaint", "--thin", optarg, 0.0, 1.0);

@@ -239,8 +239,9 @@ void cli_plot_trajectory(const char *cmd, const char *path, const char *title, c
 
 const char *cli_learned_shape(const nexp_learned_spec *spec, char *buf, size_t len)
 {
-    snprintf(buf, len, "%d levels x %d steps, %s-fed%s", spec->levels, spec->steps,
-             spec->flow_input ? "image+flow" : "image", spec->cascade ? ", cascade" : "");
+    snprintf(buf, len, "%d levels x %d steps, %s-fed%s%s", spec->levels, spec->steps,
+             spec->flow_input ? "image+flow" : "image", spec->cascade ? ", cascade" : "",
+             spec->mirror ? ", mirror padding" : "");
     return buf;
 }
 

@@ -89,11 +89,13 @@ nexp_status nexp_learned_create(nexp_learned **out, const nexp_learned_spec *spe
         s = *spec;
     }
     if (s.features < 1 || s.features > 64 || s.levels < 1 || s.levels > NEXP_LEARNED_MAX_LEVELS || s.steps < 1 ||
-        s.steps > 10000 || (s.flow_input != 0 && s.flow_input != 1) || (s.cascade != 0 && s.cascade != 1)) {
+        s.steps > 10000 || (s.flow_input != 0 && s.flow_input != 1) || (s.cascade != 0 && s.cascade != 1) ||
+        (s.mirror != 0 && s.mirror != 1)) {
         return nexp_error_set(err, NEXP_ERR_ARG,
                               "learned model spec: features %d (1..64), levels %d (1..%d), steps %d (1..10000), "
-                              "flow_input %d (0 or 1), cascade %d (0 or 1)",
-                              s.features, s.levels, NEXP_LEARNED_MAX_LEVELS, s.steps, s.flow_input, s.cascade);
+                              "flow_input %d (0 or 1), cascade %d (0 or 1), mirror %d (0 or 1)",
+                              s.features, s.levels, NEXP_LEARNED_MAX_LEVELS, s.steps, s.flow_input, s.cascade,
+                              s.mirror);
     }
     nexp_learned *m = calloc(1, sizeof *m);
     if (m == NULL) {
@@ -228,16 +230,16 @@ static int level_index(const nexp_learned *m, int l)
 /* Network and tensor of one level; v->x0 must be filled. */
 static void level_network(const nexp_learned *m, level_ws *v, int l, float *col, int slots)
 {
-    const int F = m->spec.features, h = v->h, w = v->w;
+    const int F = m->spec.features, h = v->h, w = v->w, mi = m->spec.mirror;
     const size_t n = v->hw;
     learned_conv_forward(learned_input_channels(&m->spec), F, 3, h, w, v->x0, P(m, T_C0W), P(m, T_C0B), v->a1, col,
-                         slots);
+                         slots, mi);
     lrelu(F * n, v->a1);
-    learned_conv_forward(F, F, 3, h, w, v->a1, P(m, T_C1W), P(m, T_C1B), v->a2, col, slots);
+    learned_conv_forward(F, F, 3, h, w, v->a1, P(m, T_C1W), P(m, T_C1B), v->a2, col, slots, mi);
     lrelu(F * n, v->a2);
-    learned_conv_forward(F, F, 3, h, w, v->a2, P(m, T_C2W), P(m, T_C2B), v->a3, col, slots);
+    learned_conv_forward(F, F, 3, h, w, v->a2, P(m, T_C2W), P(m, T_C2B), v->a3, col, slots, mi);
     lrelu(F * n, v->a3);
-    learned_conv_forward(F, LEARNED_NOUT, 1, h, w, v->a3, P(m, T_HW), P(m, T_HB), v->o, NULL, 1);
+    learned_conv_forward(F, LEARNED_NOUT, 1, h, w, v->a3, P(m, T_HW), P(m, T_HB), v->o, NULL, 1, 0);
     int li = level_index(m, l);
     learned_tensor_forward(n, v->o, P(m, T_LB) + (size_t)li * LEARNED_NOUT, P(m, T_LK)[li], v->e);
     learned_edge_weights(h, w, v->e, v->wt);
@@ -644,7 +646,8 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
         learned_tensor_backward(n, v->o, P(m, T_LB) + (size_t)li * LEARNED_NOUT, P(m, T_LK)[li], de, dO,
                                 G(m, T_LB) + (size_t)li * LEARNED_NOUT, G(m, T_LK) + li, scratch);
         memset(da, 0, (size_t)F * n * sizeof(float));
-        learned_conv_backward(F, LEARNED_NOUT, 1, v->h, v->w, v->a3, P(m, T_HW), dO, da, G(m, T_HW), G(m, T_HB), NULL);
+        learned_conv_backward(F, LEARNED_NOUT, 1, v->h, v->w, v->a3, P(m, T_HW), dO, da, G(m, T_HW), G(m, T_HB), NULL,
+                              0);
         if (have_dfeat) {
             for (size_t i = 0; i < (size_t)F * n; i++) {
                 da[i] += dfeat[i];
@@ -652,15 +655,18 @@ static nexp_status run_backward(nexp_learned *m, run_ws *ws, const float *dfinal
         }
         lrelu_backward((size_t)F * n, v->a3, da);
         memset(db, 0, (size_t)F * n * sizeof(float));
-        learned_conv_backward(F, F, 3, v->h, v->w, v->a2, P(m, T_C2W), da, db, G(m, T_C2W), G(m, T_C2B), ws->col);
+        learned_conv_backward(F, F, 3, v->h, v->w, v->a2, P(m, T_C2W), da, db, G(m, T_C2W), G(m, T_C2B), ws->col,
+                              m->spec.mirror);
         lrelu_backward((size_t)F * n, v->a2, db);
         memset(da, 0, (size_t)F * n * sizeof(float));
-        learned_conv_backward(F, F, 3, v->h, v->w, v->a1, P(m, T_C1W), db, da, G(m, T_C1W), G(m, T_C1B), ws->col);
+        learned_conv_backward(F, F, 3, v->h, v->w, v->a1, P(m, T_C1W), db, da, G(m, T_C1W), G(m, T_C1B), ws->col,
+                              m->spec.mirror);
         lrelu_backward((size_t)F * n, v->a1, da);
         if (dx0 != NULL) {
             memset(dx0, 0, (size_t)cin0 * n * sizeof(float));
         }
-        learned_conv_backward(cin0, F, 3, v->h, v->w, v->x0, P(m, T_C0W), da, dx0, G(m, T_C0W), G(m, T_C0B), ws->col);
+        learned_conv_backward(cin0, F, 3, v->h, v->w, v->x0, P(m, T_C0W), da, dx0, G(m, T_C0W), G(m, T_C0B), ws->col,
+                              m->spec.mirror);
         /* cascade models: the input's feature channels came from the coarser level's a3 */
         have_dfeat = m->spec.cascade && l + 1 < ws->levels;
         if (have_dfeat) {

@@ -47,15 +47,16 @@
 /* Workspace floats the convolution needs for cin input channels at width w. */
 #define LEARNED_CONV_COL(cin, w) ((size_t)(cin) * 9 * (size_t)(LEARNED_CONV_BLOCK + (w)))
 
-/* 2-D convolution, k = 1 or 3 ("same" size, zero padding), x (cin, H, W), w (cout, cin, k, k),
- * b (cout), y (cout, H, W). The 3 x 3 case runs as im2col + sgemm over blocks of rows, spread over
- * up to `slots` threads; col: workspace of slots * LEARNED_CONV_COL(cin, W) floats (unused for
- * k = 1). */
+/* 2-D convolution, k = 1 or 3 ("same" size), x (cin, H, W), w (cout, cin, k, k), b (cout),
+ * y (cout, H, W). The 3 x 3 case pads with zeros, or with mirror != 0 by mirroring (the border pixel
+ * repeated, as the explicit steps' reflecting boundary), and runs as im2col + sgemm over blocks of
+ * rows, spread over up to `slots` threads; col: workspace of slots * LEARNED_CONV_COL(cin, W) floats
+ * (unused for k = 1). */
 void learned_conv_forward(int cin, int cout, int k, int h, int w, const float *x, const float *wt, const float *b,
-                          float *y, float *col, int slots);
+                          float *y, float *col, int slots, int mirror);
 /* dx (may be NULL) += ..., dwt += ..., db += ...; col: workspace as above (recomputed from x). */
 void learned_conv_backward(int cin, int cout, int k, int h, int w, const float *x, const float *wt, const float *dy,
-                           float *dx, float *dwt, float *db, float *col);
+                           float *dx, float *dwt, float *db, float *col, int mirror);
 
 /* Tensor stencil contributions from network outputs: o (5, n) plus level bias lb (5), log_kappa of the
  * Perona-Malik diffusivity -> e (4, n). */

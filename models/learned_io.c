@@ -16,7 +16,8 @@ nexp_status nexp_learned_put(const nexp_learned *m, nexp_h5_file *h, nexp_error 
         (st = nexp_h5_write_attr_int64(h, "model", "levels", m->spec.levels, err)) != NEXP_OK ||
         (st = nexp_h5_write_attr_int64(h, "model", "steps", m->spec.steps, err)) != NEXP_OK ||
         (st = nexp_h5_write_attr_int64(h, "model", "flow_input", m->spec.flow_input, err)) != NEXP_OK ||
-        (st = nexp_h5_write_attr_int64(h, "model", "cascade", m->spec.cascade, err)) != NEXP_OK) {
+        (st = nexp_h5_write_attr_int64(h, "model", "cascade", m->spec.cascade, err)) != NEXP_OK ||
+        (st = nexp_h5_write_attr_int64(h, "model", "mirror", m->spec.mirror, err)) != NEXP_OK) {
         return st;
     }
     for (int t = 0; t < m->n_tensors; t++) {
@@ -34,6 +35,12 @@ nexp_status nexp_learned_put(const nexp_learned *m, nexp_h5_file *h, nexp_error 
     return NEXP_OK;
 }
 
+/* The model attribute name into *v if the file has it (else *v keeps its default). */
+static nexp_status read_optional(nexp_h5_file *h, const char *name, int64_t *v, nexp_error *err)
+{
+    return nexp_h5_attr_exists(h, "model", name) ? nexp_h5_read_attr_int64(h, "model", name, v, err) : NEXP_OK;
+}
+
 nexp_status nexp_learned_get(nexp_learned **out, nexp_h5_file *h, nexp_error *err)
 {
     *out = NULL;
@@ -47,30 +54,23 @@ nexp_status nexp_learned_get(nexp_learned **out, nexp_h5_file *h, nexp_error *er
     if (!ok) {
         return nexp_error_set(err, NEXP_ERR_MISMATCH, "not a learned inpainting model (model/type differs)");
     }
-    int64_t f, l, s, fi = 0, ca = 0;
+    int64_t f, l, s, fi = 0, ca = 0, mi = 0;
+    /* models written before flow-fed, cascade or mirrored ones existed lack those attributes: 0 */
     if ((st = nexp_h5_read_attr_int64(h, "model", "features", &f, err)) != NEXP_OK ||
         (st = nexp_h5_read_attr_int64(h, "model", "levels", &l, err)) != NEXP_OK ||
-        (st = nexp_h5_read_attr_int64(h, "model", "steps", &s, err)) != NEXP_OK) {
-        return st;
-    }
-    /* models written before flow-fed ones existed have no flow_input attribute: image-fed */
-    if (nexp_h5_attr_exists(h, "model", "flow_input") &&
-        (st = nexp_h5_read_attr_int64(h, "model", "flow_input", &fi, err)) != NEXP_OK) {
-        return st;
-    }
-    /* and none before cascade ones: no cascade */
-    if (nexp_h5_attr_exists(h, "model", "cascade") &&
-        (st = nexp_h5_read_attr_int64(h, "model", "cascade", &ca, err)) != NEXP_OK) {
+        (st = nexp_h5_read_attr_int64(h, "model", "steps", &s, err)) != NEXP_OK ||
+        (st = read_optional(h, "flow_input", &fi, err)) != NEXP_OK ||
+        (st = read_optional(h, "cascade", &ca, err)) != NEXP_OK || (st = read_optional(h, "mirror", &mi, err)) != NEXP_OK) {
         return st;
     }
     if (f < 1 || f > 64 || l < 1 || l > NEXP_LEARNED_MAX_LEVELS || s < 1 || s > 10000 || (fi != 0 && fi != 1) ||
-        (ca != 0 && ca != 1)) {
+        (ca != 0 && ca != 1) || (mi != 0 && mi != 1)) {
         return nexp_error_set(err, NEXP_ERR_MISMATCH,
                               "model spec out of range: features %lld, levels %lld, steps %lld, flow_input %lld, "
-                              "cascade %lld",
-                              (long long)f, (long long)l, (long long)s, (long long)fi, (long long)ca);
+                              "cascade %lld, mirror %lld",
+                              (long long)f, (long long)l, (long long)s, (long long)fi, (long long)ca, (long long)mi);
     }
-    nexp_learned_spec spec = { (int)f, (int)l, (int)s, (int)fi, (int)ca };
+    nexp_learned_spec spec = { (int)f, (int)l, (int)s, (int)fi, (int)ca, (int)mi };
     nexp_learned *m = NULL;
     if ((st = nexp_learned_create(&m, &spec, 0, err)) != NEXP_OK) {
         return st;

@@ -44,9 +44,20 @@ static int off_cache_sets(int n)
     return n % 256 == 0 ? n + 16 : n;
 }
 
+/* The source row or column of output index i + k (k = -1, 0, 1) in [0, n): mirrored (half-sample
+ * symmetric: index -1 reads 0, n reads n - 1, as the reflecting boundary of the explicit steps) or
+ * -1 for zero padding. */
+static int src_index(int i, int n, int mirror)
+{
+    if (i >= 0 && i < n) {
+        return i;
+    }
+    return mirror ? (i < 0 ? 0 : n - 1) : -1;
+}
+
 /* col (cin * 9, (y1 - y0) * w; rows ld apart) for output rows [y0, y1); par: split the rows of col
- * over threads. */
-static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float *col, size_t ld, int par)
+ * over threads; mirror: mirrored padding, else zero padding. */
+static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float *col, size_t ld, int par, int mirror)
 {
     const size_t hw = (size_t)h * (size_t)w, bw = (size_t)(y1 - y0) * (size_t)w;
 #pragma omp parallel for schedule(static) if (par && bw * 9 >= LEARNED_PAR_MIN)
@@ -55,22 +66,24 @@ static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float
         const float *xp = x + (size_t)ci * hw;
         float *cp = col + (size_t)r * ld;
         for (int y = y0; y < y1; y++) {
-            int sy = y + ky;
+            int sy = src_index(y + ky, h, mirror);
             float *crow = cp + (size_t)(y - y0) * w;
-            if (sy < 0 || sy >= h) {
+            if (sy < 0) {
                 memset(crow, 0, (size_t)w * sizeof(float));
                 continue;
             }
-            /* the row shifted by kx (a plain copy), zero where it leaves the image */
+            /* the row shifted by kx (a plain copy), padded where it leaves the image */
             const float *xrow = xp + (size_t)sy * w;
-            if (w == 1) {
-                crow[0] = kx == 0 ? xrow[0] : 0.0f;
-            } else if (kx < 0) {
-                crow[0] = 0.0f;
-                memcpy(crow + 1, xrow, (size_t)(w - 1) * sizeof(float));
+            if (kx < 0) {
+                if (w > 1) {
+                    memcpy(crow + 1, xrow, (size_t)(w - 1) * sizeof(float));
+                }
+                crow[0] = mirror ? xrow[0] : 0.0f;
             } else if (kx > 0) {
-                memcpy(crow, xrow + 1, (size_t)(w - 1) * sizeof(float));
-                crow[w - 1] = 0.0f;
+                if (w > 1) {
+                    memcpy(crow, xrow + 1, (size_t)(w - 1) * sizeof(float));
+                }
+                crow[w - 1] = mirror ? xrow[w - 1] : 0.0f;
             } else {
                 memcpy(crow, xrow, (size_t)w * sizeof(float));
             }
@@ -78,8 +91,8 @@ static void im2col3(int cin, int h, int w, int y0, int y1, const float *x, float
     }
 }
 
-/* dx += the scatter of col (cin * 9, (y1 - y0) * w) for output rows [y0, y1). */
-static void col2im3(int cin, int h, int w, int y0, int y1, const float *col, float *dx)
+/* dx += the scatter of col (cin * 9, (y1 - y0) * w) for output rows [y0, y1): the adjoint of im2col3. */
+static void col2im3(int cin, int h, int w, int y0, int y1, const float *col, float *dx, int mirror)
 {
     const size_t hw = (size_t)h * (size_t)w, bw = (size_t)(y1 - y0) * (size_t)w;
 #pragma omp parallel for schedule(static) if (bw * 9 >= LEARNED_PAR_MIN)
@@ -89,8 +102,8 @@ static void col2im3(int cin, int h, int w, int y0, int y1, const float *col, flo
             int ky = k / 3 - 1, kx = k % 3 - 1;
             const float *cp = col + ((size_t)ci * 9 + (size_t)k) * bw;
             for (int y = y0; y < y1; y++) {
-                int sy = y + ky;
-                if (sy < 0 || sy >= h) {
+                int sy = src_index(y + ky, h, mirror);
+                if (sy < 0) {
                     continue;
                 }
                 const float *crow = cp + (size_t)(y - y0) * w;
@@ -99,13 +112,18 @@ static void col2im3(int cin, int h, int w, int y0, int y1, const float *col, flo
                 for (int xx = x0; xx < x1; xx++) {
                     drow[xx + kx] += crow[xx];
                 }
+                if (mirror && kx < 0) {
+                    drow[0] += crow[0];
+                } else if (mirror && kx > 0) {
+                    drow[w - 1] += crow[w - 1];
+                }
             }
         }
     }
 }
 
 void learned_conv_forward(int cin, int cout, int k, int h, int w, const float *x, const float *wt, const float *b,
-                          float *y, float *col, int slots)
+                          float *y, float *col, int slots, int mirror)
 {
     const int hw = h * w, kk = cin * k * k;
     /* in parallel: on a new buffer this is also where its pages are first touched */
@@ -129,14 +147,14 @@ void learned_conv_forward(int cin, int cout, int k, int h, int w, const float *x
         int y0 = bi * br, y1 = y0 + br < h ? y0 + br : h, bw = (y1 - y0) * w;
         float *c = col + (size_t)omp_get_thread_num() * slot;
         const int ld = off_cache_sets(bw);
-        im2col3(cin, h, w, y0, y1, x, c, (size_t)ld, 0);
+        im2col3(cin, h, w, y0, y1, x, c, (size_t)ld, 0, mirror);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, bw, kk, 1.0f, wt, kk, c, ld, 1.0f,
                     y + (size_t)y0 * w, hw);
     }
 }
 
 void learned_conv_backward(int cin, int cout, int k, int h, int w, const float *x, const float *wt, const float *dy,
-                           float *dx, float *dwt, float *db, float *col)
+                           float *dx, float *dwt, float *db, float *col, int mirror)
 {
     const int hw = h * w, kk = cin * k * k;
     for (int co = 0; co < cout; co++) {
@@ -158,11 +176,11 @@ void learned_conv_backward(int cin, int cout, int k, int h, int w, const float *
     for (int y0 = 0; y0 < h; y0 += br) {
         int y1 = y0 + br < h ? y0 + br : h, bw = (y1 - y0) * w;
         const float *dyb = dy + (size_t)y0 * w;
-        im2col3(cin, h, w, y0, y1, x, col, (size_t)bw, 1);
+        im2col3(cin, h, w, y0, y1, x, col, (size_t)bw, 1, mirror);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout, kk, bw, 1.0f, dyb, hw, col, bw, 1.0f, dwt, kk);
         if (dx != NULL) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, bw, cout, 1.0f, wt, kk, dyb, hw, 0.0f, col, bw);
-            col2im3(cin, h, w, y0, y1, col, dx);
+            col2im3(cin, h, w, y0, y1, col, dx, mirror);
         }
     }
 }

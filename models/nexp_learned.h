@@ -70,9 +70,10 @@ typedef struct nexp_learned_spec {
     int steps;    /* explicit steps per level, 1..10000 */
     int flow_input; /* 1: the network also reads each level's starting flow and mask (flow-fed) */
     int cascade;    /* 1: the network also reads the coarser level's last hidden features, upsampled */
+    int mirror;     /* 1: the 3 x 3 convolutions pad by mirroring the border, 0: with zeros */
 } nexp_learned_spec;
 
-#define NEXP_LEARNED_SPEC_INIT { 16, 5, 60, 1, 0 }
+#define NEXP_LEARNED_SPEC_INIT { 16, 5, 60, 1, 0, 0 }
 
 typedef struct nexp_learned {
     nexp_learned_spec spec;

@@ -168,6 +168,8 @@ static void tensor_backward_matches_finite_differences(void)
     CU_ASSERT(close_rel(sum_do, dlb[2], 1e-4, 1e-4));
 }
 
+/* Zero and mirrored padding: the backward pass is the adjoint of the forward one; mirrored padding
+ * turns a constant input into a constant output, border included. */
 static void conv_and_upsample_backward_are_adjoint_to_their_forward(void)
 {
     const int cin = 3, cout = 4, h = 6, w = 5;
@@ -175,23 +177,38 @@ static void conv_and_upsample_backward_are_adjoint_to_their_forward(void)
     nexp_rng rng;
     nexp_rng_seed(&rng, 9);
     float x[3 * 30], wt[4 * 3 * 9], b[4], y[4 * 30], r[4 * 30], col[LEARNED_CONV_COL(3, 5)];
-    float dx[3 * 30] = { 0 }, dw[4 * 27] = { 0 }, db[4] = { 0 }, vx[3 * 30], xp[3 * 30];
-    fill_random(&rng, 3 * n, x, -1, 1);
-    fill_random(&rng, 4 * 27, wt, -1, 1);
-    fill_random(&rng, 4, b, -1, 1);
-    fill_random(&rng, 4 * n, r, -1, 1);
-    fill_random(&rng, 3 * n, vx, -1, 1);
-    learned_conv_backward(cin, cout, 3, h, w, x, wt, r, dx, dw, db, col);
-    for (size_t i = 0; i < 3 * n; i++) {
-        xp[i] = x[i] + vx[i];
+    float vx[3 * 30], xp[3 * 30];
+    for (int mirror = 0; mirror <= 1; mirror++) {
+        float dx[3 * 30] = { 0 }, dw[4 * 27] = { 0 }, db[4] = { 0 };
+        fill_random(&rng, 3 * n, x, -1, 1);
+        fill_random(&rng, 4 * 27, wt, -1, 1);
+        fill_random(&rng, 4, b, -1, 1);
+        fill_random(&rng, 4 * n, r, -1, 1);
+        fill_random(&rng, 3 * n, vx, -1, 1);
+        learned_conv_backward(cin, cout, 3, h, w, x, wt, r, dx, dw, db, col, mirror);
+        for (size_t i = 0; i < 3 * n; i++) {
+            xp[i] = x[i] + vx[i];
+        }
+        learned_conv_forward(cin, cout, 3, h, w, xp, wt, b, y, col, 1, mirror);
+        double l1 = dot(4 * n, r, y);
+        learned_conv_forward(cin, cout, 3, h, w, x, wt, b, y, col, 1, mirror);
+        double l0 = dot(4 * n, r, y);
+        CU_ASSERT(close_rel(l1 - l0, dot(3 * n, dx, vx), 1e-4, 1e-4));
+        /* weight gradient: y is linear in w */
+        CU_ASSERT(close_rel(l0 - dot(4, db, b), dot(4 * 27, dw, wt), 1e-4, 1e-4));
+        /* a constant input: every output pixel sees 9 equal values only with mirrored padding */
+        for (size_t i = 0; i < 3 * n; i++) {
+            xp[i] = 0.7f;
+        }
+        learned_conv_forward(cin, cout, 3, h, w, xp, wt, b, y, col, 1, mirror);
+        int flat = 1;
+        for (int co = 0; co < cout; co++) {
+            for (size_t i = 0; i < n; i++) {
+                flat &= fabsf(y[co * n + i] - y[co * n]) < 1e-5f;
+            }
+        }
+        CU_ASSERT_EQUAL(flat, mirror);
     }
-    learned_conv_forward(cin, cout, 3, h, w, xp, wt, b, y, col, 1);
-    double l1 = dot(4 * n, r, y);
-    learned_conv_forward(cin, cout, 3, h, w, x, wt, b, y, col, 1);
-    double l0 = dot(4 * n, r, y);
-    CU_ASSERT(close_rel(l1 - l0, dot(3 * n, dx, vx), 1e-4, 1e-4));
-    /* weight gradient: y is linear in w */
-    CU_ASSERT(close_rel(l0 - dot(4, db, b), dot(4 * 27, dw, wt), 1e-4, 1e-4));
     /* upsampling: <U c, f> = <c, U^T f>, and agreement with the inpainting module's upsampling */
     const int hc = 3, wc = 4, hf = 5, wf = 8;
     float c[2 * 12], fine[2 * 40], rf[2 * 40], dc[2 * 12] = { 0 };
@@ -239,9 +256,9 @@ static void make_sample(uint64_t seed, int size, double density, nexp_flow_sampl
  * Central differences with step h: leaky-ReLU kinks crossed within h spoil larger steps, float
  * rounding smaller ones; flow-fed models move the finer network's inputs too, so they cross more
  * kinks per step and take a smaller one. */
-static void pipeline_gradient_check(int flow_input, int cascade, double hh, double tol)
+static void pipeline_gradient_check(int flow_input, int cascade, int mirror, double hh, double tol)
 {
-    nexp_learned_spec spec = { 3, 2, 4, flow_input, cascade };
+    nexp_learned_spec spec = { 3, 2, 4, flow_input, cascade, mirror };
     nexp_learned *m = NULL;
     CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 5, NULL), NEXP_OK);
     /* keep the eigenvector (p, q) away from the axes: |b| and the clipping of the axial weights
@@ -315,18 +332,20 @@ static void pipeline_gradient_check(int flow_input, int cascade, double hh, doub
 
 static void whole_pipeline_gradient_matches_finite_differences(void)
 {
-    pipeline_gradient_check(0, 0, 1e-3, 3e-2);
+    pipeline_gradient_check(0, 0, 0, 1e-3, 3e-2);
 }
 
 static void flow_fed_pipeline_gradient_matches_finite_differences(void)
 {
-    pipeline_gradient_check(1, 0, 3e-4, 1e-2);
+    pipeline_gradient_check(1, 0, 0, 3e-4, 1e-2);
 }
 
-/* cascade models: also through the coarser level's hidden features into its network */
+/* cascade models: also through the coarser level's hidden features into its network; with zero and
+ * mirrored padding */
 static void cascade_pipeline_gradient_matches_finite_differences(void)
 {
-    pipeline_gradient_check(1, 1, 3e-4, 1e-2);
+    pipeline_gradient_check(1, 1, 0, 3e-4, 1e-2);
+    pipeline_gradient_check(1, 1, 1, 3e-4, 1e-2);
 }
 
 static void explicit_steps_obey_the_max_min_principle_for_random_weights(void)
@@ -335,8 +354,8 @@ static void explicit_steps_obey_the_max_min_principle_for_random_weights(void)
     make_sample(4, 24, 0.1, &s);
     nexp_stats su, sv;
     for (uint64_t seed = 1; seed <= 24; seed++) {
-        /* image-fed and flow-fed models alternately, with and without the cascade */
-        nexp_learned_spec spec = { 4, 3, 25, (int)(seed % 2), (int)(seed / 2 % 2) };
+        /* image-fed and flow-fed models alternately, with and without the cascade and mirrored padding */
+        nexp_learned_spec spec = { 4, 3, 25, (int)(seed % 2), (int)(seed / 2 % 2), (int)(seed / 4 % 2) };
         nexp_learned *m = NULL;
         CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, seed, NULL), NEXP_OK);
         /* large random weights drive tensors to extreme anisotropy and alpha near 0 and 1/2 */
@@ -375,7 +394,7 @@ static void explicit_steps_obey_the_max_min_principle_for_random_weights(void)
 static void flow_equivariance_check(int flow_input, double a, const double b[2], double tol)
 {
     nexp_learned *m = NULL;
-    nexp_learned_spec spec = { 5, 3, 12, flow_input, 0 };
+    nexp_learned_spec spec = { 5, 3, 12, flow_input, 0, 0 };
     CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 17, NULL), NEXP_OK);
     nexp_flow_sample s;
     /* large enough (> LEARNED_PAR_MIN pixels) for the kernels to run on two threads */
@@ -444,7 +463,7 @@ static nexp_train_options tiny_training(void)
     o.iters = 12;
     o.lr = 1e-2;
     o.seed = 2385;
-    o.spec = (nexp_learned_spec){ 4, 2, 10, 0, 0 };
+    o.spec = (nexp_learned_spec){ 4, 2, 10, 0, 0, 0 };
     o.val_count = 4;
     o.val_size = 32;
     return o;
@@ -663,7 +682,7 @@ static void model_files_round_trip_and_foreign_files_are_refused(void)
 {
     nexp_learned *m = NULL, *back = NULL;
     nexp_error err = NEXP_ERROR_INIT;
-    nexp_learned_spec spec = { 6, 4, 7, 1, 1 };
+    nexp_learned_spec spec = { 6, 4, 7, 1, 1, 1 };
     CU_ASSERT_EQUAL_FATAL(nexp_learned_create(&m, &spec, 3, NULL), NEXP_OK);
     const char *path = nexp_test_tmp("model.h5");
     CU_ASSERT_EQUAL_FATAL(nexp_learned_save(m, path, &err), NEXP_OK);
@@ -672,6 +691,7 @@ static void model_files_round_trip_and_foreign_files_are_refused(void)
     CU_ASSERT_EQUAL(back->spec.levels, 4);
     CU_ASSERT_EQUAL(back->spec.flow_input, 1);
     CU_ASSERT_EQUAL(back->spec.cascade, 1);
+    CU_ASSERT_EQUAL(back->spec.mirror, 1);
     CU_ASSERT_EQUAL(memcmp(m->params, back->params, m->n_params * sizeof(float)), 0);
     CU_ASSERT_PTR_NOT_NULL(nexp_learned_tensor(back, "level.log_kappa"));
     nexp_learned_free(back);
@@ -712,8 +732,8 @@ static void model_files_round_trip_and_foreign_files_are_refused(void)
     nexp_field_free(known);
     nexp_field_free(f);
     nexp_learned_free(m);
-    CU_ASSERT_EQUAL(nexp_learned_create(&m, &(nexp_learned_spec){ 0, 3, 3, 0, 0 }, 1, &err), NEXP_ERR_ARG);
-    CU_ASSERT_EQUAL(nexp_learned_create(&m, &(nexp_learned_spec){ 4, 3, 3, 2, 0 }, 1, &err), NEXP_ERR_ARG);
+    CU_ASSERT_EQUAL(nexp_learned_create(&m, &(nexp_learned_spec){ 0, 3, 3, 0, 0, 0 }, 1, &err), NEXP_ERR_ARG);
+    CU_ASSERT_EQUAL(nexp_learned_create(&m, &(nexp_learned_spec){ 4, 3, 3, 2, 0, 0 }, 1, &err), NEXP_ERR_ARG);
 }
 
 /* The model shipped in data/, beside this file's folder. */

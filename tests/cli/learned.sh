@@ -19,7 +19,7 @@ expect "validation compares with homogeneous" grep -q "validation EPE .* (homoge
 expect "progress shows it/s" grep -q "it/s" "$T/err"
 expect "new models read the flow by default" grep -q "image+flow-fed" "$T/err"
 check "model info describes a train-inpaint checkpoint" 0 "$NEXP" model info "$T/a.h5" --json
-expect "kind, spec, step and optimiser" grep -q '"model": "learned-inpaint", "spec": "features 4, levels 2, steps 6, reads image+flow".*"step": 4, "optimiser": {"kind": "adam"' "$T/out"
+expect "kind, spec, step and optimiser" grep -q '"model": "learned-inpaint", "spec": "features 4, levels 2, steps 6, reads image+flow, zero padding".*"step": 4, "optimiser": {"kind": "adam"' "$T/out"
 expect "  ... and the options it was trained with" grep -q "trained with --data synthetic --crop 24 --batch 1 --density 0.01:0.1 --photometric off --lr 0.006 --seed 5 --iters 4" "$T/out"
 check "train on scenes with edges that are no motion boundaries" 0 "$NEXP" train-inpaint --ckpt "$T/e.h5" \
   --iters 2 --val-every 2 --data synthetic-edges $TINY
@@ -73,11 +73,13 @@ check "--flow-input takes on or off" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --
 check "train an image-fed model" 0 "$NEXP" train-inpaint --ckpt "$T/f.h5" --iters 2 --val-every 2 \
   --flow-input off $TINY
 expect "the start line says what the network reads" grep -q " image-fed" "$T/err"
-check "train a cascade model" 0 "$NEXP" train-inpaint --ckpt "$T/cas.h5" --iters 2 --val-every 2 --cascade on $TINY
-expect "  ... the start line says so" grep -q "image+flow-fed, cascade)" "$T/err"
+check "train a cascade model with mirrored padding" 0 "$NEXP" train-inpaint --ckpt "$T/cas.h5" --iters 2 \
+  --val-every 2 --cascade on --padding mirror $TINY
+expect "  ... the start line says so" grep -q "image+flow-fed, cascade, mirror padding)" "$T/err"
 check "  ... model info says what it reads" 0 "$NEXP" model info "$T/cas.h5"
-expect "  ... the coarser level's features" grep -q "coarser level's features" "$T/out"
+expect "  ... the coarser level's features and the padding" grep -q "coarser level's features, mirror padding" "$T/out"
 check "--cascade takes on or off" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --cascade yes
+check "--padding takes zero or mirror" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --padding reflect
 check "--cascade with --init is a usage error" 2 "$NEXP" train-inpaint --ckpt "$T/x.h5" --init "$T/a.h5" \
   --cascade on
 check "resume with another crop is refused" 1 "$NEXP" train-inpaint --ckpt "$T/a.h5" --iters 6 --resume \
